@@ -1,0 +1,100 @@
+"""``iop-roster validate`` and ``iop-roster schema``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Literal
+
+import click
+
+from models.errors import InvalidDocument
+from models.io import LoadedScenario, load_scenario
+from models.schema import json_schema_text
+from models.validation import demand_hours, therapist_hours
+from optimizer.cli.common import EXIT_INVALID, EXIT_OK, friendly_errors, print_issues
+
+
+def _summary(loaded: LoadedScenario) -> dict[str, object]:
+    scenario = loaded.scenario
+    licensed = {state for t in scenario.therapists for state in t.licensed_states}
+    states = sorted({p.state for p in scenario.participants})
+    return {
+        "file": loaded.file,
+        "valid": True,
+        "program": scenario.program.name,
+        "week_start": scenario.program.week_start.isoformat(),
+        "participants": len(scenario.participants),
+        "therapists": len(scenario.therapists),
+        "group_types": len(scenario.group_types),
+        "needed_group_sessions": sum(sum(p.needs.values()) for p in scenario.participants),
+        "needed_appointments": sum(a.count for p in scenario.participants for a in p.appointments),
+        "demand_therapist_hours": demand_hours(scenario),
+        "available_therapist_hours": therapist_hours(scenario),
+        "states": states,
+        "states_without_licensed_therapist": [s for s in states if s not in licensed],
+        "warnings": [w.as_dict() for w in loaded.warnings],
+    }
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for software.")
+@friendly_errors
+def validate(files: tuple[str, ...], output_format: Literal["text", "json"]) -> None:
+    """Check scenario FILES against the format and print a summary of each.
+
+    Every problem of a file is listed at once, with the path and id of the offending entry
+    and the rule it breaks. Exit 0 when all files are valid, 2 when any is not.
+
+    \b
+    Examples:
+      iop-roster validate scenarios/demo.yaml
+      iop-roster validate scenarios/*.yaml --format json
+    """
+    any_invalid = False
+    results: list[dict[str, object]] = []
+    for file in files:
+        try:
+            loaded = load_scenario(file)
+        except InvalidDocument as error:
+            any_invalid = True
+            results.append({"file": file, "valid": False, "errors": [i.as_dict() for i in error.issues]})
+            if output_format == "text":
+                print_issues(error.issues, err=False)
+                click.echo(f"{file}: INVALID ({len(error.issues)} error(s))\n")
+            continue
+        summary = _summary(loaded)
+        results.append(summary)
+        if output_format == "text":
+            missing = summary["states_without_licensed_therapist"]
+            click.echo(
+                f"{file}: valid - {summary['program']}, week of {summary['week_start']}\n"
+                f"  {summary['participants']} participants, {summary['therapists']} therapists, "
+                f"{summary['group_types']} group types; states {', '.join(summary['states'])}\n"  # type: ignore[arg-type]
+                f"  needs: {summary['needed_group_sessions']} group sessions, {summary['needed_appointments']} appointments\n"
+                f"  therapist hours: {summary['demand_therapist_hours']} needed (groups at full size) "
+                f"vs {summary['available_therapist_hours']} available\n"
+                f"  states without a licensed therapist: {', '.join(missing) if missing else 'none'}"  # type: ignore[arg-type]
+            )
+            print_issues(loaded.warnings, err=False)
+            click.echo()
+    if output_format == "json":
+        click.echo(json.dumps(results, indent=2))
+    sys.exit(EXIT_INVALID if any_invalid else EXIT_OK)
+
+
+@click.command()
+@click.argument("kind", type=click.Choice(["scenario", "schedule"]), default="scenario")
+def schema(kind: Literal["scenario", "schedule"]) -> None:
+    """Print the JSON Schema of a scenario (default) or schedule document.
+
+    \b
+    Example:
+      iop-roster schema scenario > scenario.schema.json
+    """
+    click.echo(json_schema_text(kind), nl=False)
+
+
+commands = [validate, schema]
