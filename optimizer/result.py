@@ -1,0 +1,113 @@
+"""What a solve takes and gives: parameters, progress reports, the result."""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from models.schedule import Schedule
+
+
+class SolveStatus(str, enum.Enum):
+    """How a solve ended (the schedule file's ``solver.status``)."""
+
+    OPTIMAL = "optimal"  # level 1 proven optimal (lower levels: see Result.levels_status)
+    FEASIBLE = "feasible"  # a schedule, not proven optimal; gap says how far it may be
+    INFEASIBLE = "infeasible"  # pinned sessions contradict the rules (re-planning)
+    UNKNOWN = "unknown"  # no schedule found in time
+    INVALID = "invalid"  # the scenario broke a rule of the format
+
+
+def default_workers() -> int:
+    """CP-SAT workers when none are asked for: the cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class SolveParams:
+    """Parameters of a solve.
+
+    Attributes
+    ----------
+    time_limit
+        Seconds for the whole solve (all stages), wall clock; in deterministic mode the
+        limit is CP-SAT's deterministic time instead, so results do not depend on load.
+    relative_gap
+        Stop once level 1 is proven within this relative gap of its bound.
+    workers
+        CP-SAT search workers; None means the machine's cores.
+    seed
+        Random seed of the search.
+    deterministic
+        Same scenario, seed and parameters give a byte-identical schedule: interleaved
+        search, fixed seed, deterministic time limit.
+    log
+        Print CP-SAT's own search log to stdout (for developers).
+    """
+
+    time_limit: float = 30.0
+    relative_gap: float = 0.0
+    workers: int | None = None
+    seed: int = 0
+    deterministic: bool = False
+    log: bool = False
+
+    def resolved_workers(self) -> int:
+        """The number of workers actually used."""
+        return self.workers if self.workers else default_workers()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A report while solving, sent to ``on_progress`` at each improved schedule and stage."""
+
+    stage: str
+    elapsed: float
+    objective: float | None
+    best_bound: float | None
+    gap: float | None
+    sessions: int
+    delivered: int
+    needed: int
+
+
+class StopFlag(Protocol):
+    """Anything with ``is_set()``: a threading or multiprocessing Event."""
+
+    def is_set(self) -> bool:  # pragma: no cover - protocol
+        ...
+
+
+@dataclass
+class Result:
+    """The outcome of :func:`optimizer.solve`.
+
+    ``objective`` and ``best_bound`` are in level-1 units (priority-weighted delivered
+    sessions); ``gap = (best_bound - objective) / best_bound``. ``levels`` holds the value of
+    each objective level, ``breakdown`` the cost of each soft family, so a schedule can say
+    what each rule cost. ``schedule`` is always present for statuses optimal and feasible.
+    """
+
+    status: SolveStatus
+    schedule: Schedule | None
+    objective: float | None = None
+    best_bound: float | None = None
+    gap: float | None = None
+    levels: dict[str, float] = field(default_factory=dict)
+    breakdown: dict[str, float] = field(default_factory=dict)
+    wall_seconds: float = 0.0
+    build_seconds: float = 0.0
+    first_solution_seconds: float | None = None
+    seed: int = 0
+    ortools_version: str = ""
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def has_schedule(self) -> bool:
+        """Whether a schedule came out."""
+        return self.schedule is not None
