@@ -7,7 +7,13 @@ models implement.
 from __future__ import annotations
 
 from models.errors import InvalidDocument, Issue
-from models.io import LoadedScenario, load_scenario, load_schedule, save_schedule, scenario_from_data
+from models.io import (
+    LoadedScenario,
+    load_scenario,
+    load_schedule,
+    save_schedule,
+    scenario_from_data,
+)
 from models.scenario import Appointment, GroupType, Participant, Program, Scenario, Therapist
 from models.schedule import Schedule, ScheduledSession, SolverInfo, UnmetNeed
 

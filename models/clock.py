@@ -16,9 +16,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
+
+DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+#: Weekly windows by day, e.g. ``{"mon": ["17:00-21:00"]}`` (keys typed as days or as plain strings).
+WeeklyWindows = Mapping[DayName, Sequence[str]] | Mapping[str, Sequence[str]]
 
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_INDEX: dict[str, int] = {day: index for index, day in enumerate(DAYS)}
@@ -168,7 +173,7 @@ class WeekClock:
 
     def windows_to_program(
         self,
-        availability: Mapping[str, Sequence[str]] | None,
+        availability: WeeklyWindows | None,
         timezone: str | None,
     ) -> list[Interval]:
         """Weekly windows (``{"mon": ["17:00-21:00"], ...}`` in ``timezone``) in program minutes.

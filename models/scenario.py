@@ -22,7 +22,7 @@ Category = Literal["psychoeducation", "process", "skills", "relapse_prevention",
 
 #: Two-letter codes of US states, DC and the inhabited territories (telehealth licensure).
 US_STATES: frozenset[str] = frozenset(
-    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
+    "AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "  # noqa: SIM905
     "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR VI GU AS MP".split()
 )
 

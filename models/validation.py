@@ -13,6 +13,7 @@ Warnings (valid, but cannot be fully served) are computed only for a valid scena
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 from typing import cast
 
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from models.clock import DAYS, WeekClock, parse_time, parse_window
 from models.errors import Issue
+from models.scenario import _ID_PATTERN as ID_PATTERN
 from models.scenario import (
     Appointment,
     DaysRange,
@@ -32,7 +34,7 @@ from models.scenario import (
     SizeRange,
     Therapist,
 )
-from models.schedule import Schedule, ScenarioRef, ScheduledSession, SolverInfo, UnmetNeed
+from models.schedule import ScenarioRef, Schedule, ScheduledSession, SolverInfo, UnmetNeed
 
 _ALL_MODELS: tuple[type[BaseModel], ...] = (
     Scenario, Program, GroupType, SizeRange, Therapist, Participant, HoursRange, DaysRange,
@@ -54,6 +56,16 @@ _QUOTABLE = frozenset(
 
 Raw = Mapping[str, object]
 
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def _is_id(value: object) -> bool:
+    """Whether ``value`` is a well-formed id, so a message may quote it.
+
+    Anything else (a name typed where an id belongs) is never echoed: it may be personal data.
+    """
+    return isinstance(value, str) and _ID_RE.match(value) is not None
+
 
 # --------------------------------------------------------------------------- paths
 
@@ -66,11 +78,13 @@ def _label(raw: object, loc: Sequence[int | str]) -> str:
         if isinstance(key, int):
             part = f"[{key}]"
             node = node[key] if isinstance(node, list) and 0 <= key < len(node) else None
-            if isinstance(node, Mapping) and isinstance(node.get("id"), str) and len(node["id"]) <= 40:
+            if isinstance(node, Mapping) and _is_id(node.get("id")):
                 part += f" (id {node['id']})"
             parts.append(part)
         else:
-            parts.append(("." if parts else "") + str(key))
+            # A key of the document (a needs entry, a day) is shown only if it could be an id.
+            shown = str(key) if _is_id(key) else "<key that is not a valid id>"
+            parts.append(("." if parts else "") + shown)
             node = node.get(key) if isinstance(node, Mapping) else None
     return "".join(parts)
 
@@ -91,7 +105,7 @@ def _pydantic_issues(error: ValidationError, raw: object, file: str | None) -> l
         leaf = _leaf_name(loc)
         if loc and loc[-1] == "[key]":
             loc = loc[:-1]
-            message = f"{value!r} is not allowed as a key here"
+            message = f"{value!r} is not allowed as a key here" if _is_id(value) else "a key that is not a valid id is not allowed here"
             if isinstance(value, str) and value.lower()[:3] in DAYS:
                 message += " (days are mon tue wed thu fri sat sun)"
         elif kind == "missing":
@@ -150,8 +164,8 @@ def _document_issues(raw: Raw, file: str | None) -> list[Issue]:
         first_seen: dict[str, int] = {}
         for index, item in _items(raw, collection):
             ident = item.get("id")
-            if not isinstance(ident, str):
-                continue
+            if not isinstance(ident, str) or not _is_id(ident):
+                continue  # pass 1 reports a malformed id, without echoing it
             if ident in first_seen:
                 add([collection, index, "id"], f"duplicate id {ident}: {collection}[{first_seen[ident]}] has it too; ids must be unique")
             else:
@@ -192,23 +206,25 @@ def _document_issues(raw: Raw, file: str | None) -> list[Issue]:
         needs = person.get("needs")
         if isinstance(needs, Mapping):
             for need in needs:
-                if need not in group_type_ids:
+                if _is_id(need) and need not in group_type_ids:
                     add(["participants", index, "needs", str(need)], f"needs group type {need!r}, which no group_types entry defines")
         for position, ident in enumerate(_str_list(person.get("avoid"))):
+            if not _is_id(ident):
+                continue  # pass 1 reports a malformed id, without echoing it
             if ident == own_id:
                 add(["participants", index, "avoid", position], "a participant cannot avoid themself")
             elif ident not in participant_ids:
                 add(["participants", index, "avoid", position], f"avoid names {ident}, which is not a participant id of this file")
         for field in ("avoid_therapists", "preferred_therapists"):
             for position, ident in enumerate(_str_list(person.get(field))):
-                if ident not in therapist_ids:
+                if _is_id(ident) and ident not in therapist_ids:
                     add(["participants", index, field, position], f"{field} names {ident}, which is not a therapist id of this file")
         for position, appointment in _items(person, "appointments"):
             therapist = appointment.get("therapist")
             qualification = appointment.get("qualification")
-            if isinstance(therapist, str) and therapist not in therapist_ids:
+            if _is_id(therapist) and therapist not in therapist_ids:
                 add(["participants", index, "appointments", position, "therapist"], f"therapist {therapist} is not a therapist id of this file")
-            if isinstance(qualification, str) and qualification not in qualifications:
+            if _is_id(qualification) and qualification not in qualifications:
                 add(
                     ["participants", index, "appointments", position, "qualification"],
                     f"no therapist of this file holds qualification {qualification!r}",
