@@ -1,0 +1,1113 @@
+"""Batch runs: many scenario files solved at once, on one machine or a Dask cluster.
+
+The pieces, in the order a batch uses them:
+
+1. :func:`discover_inputs` turns files, folders and globs into named inputs;
+2. :func:`plan_batch` reads each input's bytes, hashes them with the solve parameters
+   (:func:`input_hash`) and skips those whose schedule already carries that hash;
+3. :func:`execute` hands the rest to a :class:`BatchExecutor` (a process pool, or a Dask
+   cluster through ``distributed.Client.get_executor()``: both are ``concurrent.futures``
+   executors, driven by the same loop), retries crashed solves and writes each schedule
+   atomically;
+4. :func:`write_summaries` writes ``summary.csv`` and ``summary.md``.
+
+:func:`run_batch` does all four. Workers never touch the file system: a task carries the
+scenario's bytes and returns the schedule's text (:func:`solve_task`), so a remote cluster
+needs iop-roster installed but not the input or output folders.
+
+Isolation: an invalid file, an exception in the solver or a worker process that dies affects
+only its own scenario. A process pool that breaks (a worker killed by a signal or the
+out-of-memory killer) loses every solve it was running; those are resubmitted, and when more
+than one was lost they run one at a time until the one that kills its worker is known, so a
+crash is only ever charged to the scenario that caused it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import glob
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from models.errors import InvalidDocument, Issue
+from models.io import (
+    format_of,
+    load_schedule,
+    parse_text,
+    scenario_from_data,
+    schedule_text,
+    write_atomic,
+)
+from optimizer.result import SolveParams, SolveStatus, default_workers
+
+if TYPE_CHECKING:
+    from distributed import Client, LocalCluster
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+SCHEDULE_SUFFIX = ".schedule.yaml"
+SUMMARY_CSV = "summary.csv"
+SUMMARY_MD = "summary.md"
+HASH_VERSION = b"iop-roster-batch/1"
+MAX_REASON_ISSUES = 2
+
+Outcome = Literal["solved", "skipped", "failed", "invalid", "not run"]
+TaskFunction = Callable[["SolveTask"], "TaskOutcome"]
+
+
+class BatchUsageError(ValueError):
+    """The batch was asked for something impossible (no such input, conflicting options)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One scenario file of a batch.
+
+    Attributes
+    ----------
+    name
+        The file's stem, made unique within the batch (``demo``, then ``demo-2``): the
+        schedule is written to ``<out>/<name>.schedule.yaml``.
+    path
+        The file, as found.
+    """
+
+    name: str
+    path: Path
+
+
+def _is_scenario_file(path: Path) -> bool:
+    lower = path.name.lower()
+    is_schedule = any(lower.endswith(f".schedule{suffix}") for suffix in SCENARIO_SUFFIXES)
+    return path.is_file() and lower.endswith(SCENARIO_SUFFIXES) and not is_schedule
+
+
+def discover_inputs(patterns: Sequence[str | Path]) -> list[BatchInput]:
+    """The scenario files named by files, folders and globs, each once, with unique names.
+
+    A file is taken as given, whatever its extension. A folder contributes its ``*.yaml``,
+    ``*.yml`` and ``*.json`` files (not recursively), a glob the scenario files it matches;
+    both leave out schedule files (``*.schedule.yaml``), so an output folder inside an input
+    folder is harmless. Files keep the order of the arguments, sorted within a folder or glob.
+
+    Parameters
+    ----------
+    patterns
+        Paths of files or folders, or glob patterns (``scenarios/**/*.yaml`` recurses).
+
+    Returns
+    -------
+    list[BatchInput]
+        The inputs; names are file stems, suffixed ``-2``, ``-3`` ... where stems repeat.
+
+    Raises
+    ------
+    BatchUsageError
+        A path that does not exist, or a glob or folder that matches no scenario file.
+    """
+    found: list[Path] = []
+    for pattern in patterns:
+        text = str(pattern)
+        path = Path(text)
+        if path.is_dir():
+            matches = sorted(p for p in path.iterdir() if _is_scenario_file(p))
+            where = f"folder {text}"
+        elif path.exists():
+            matches = [path]
+            where = text
+        elif glob.has_magic(text):
+            matches = sorted(
+                p for p in map(Path, glob.glob(text, recursive=True)) if _is_scenario_file(p)
+            )
+            where = f"pattern {text}"
+        else:
+            raise BatchUsageError(f"{text}: no such file or folder")
+        if not matches:
+            raise BatchUsageError(f"{where}: no scenario files (*.yaml, *.yml, *.json)")
+        found.extend(matches)
+
+    inputs: list[BatchInput] = []
+    seen_files: set[Path] = set()
+    used_names: set[str] = set()
+    for path in found:
+        resolved = path.resolve()
+        if resolved in seen_files:
+            continue
+        seen_files.add(resolved)
+        name = base = path.stem
+        counter = 2
+        while name in used_names:
+            name = f"{base}-{counter}"
+            counter += 1
+        used_names.add(name)
+        inputs.append(BatchInput(name, path))
+    return inputs
+
+
+def schedule_path(out_dir: str | Path, name: str) -> Path:
+    """Where the schedule of the input called ``name`` is written."""
+    return Path(out_dir) / f"{name}{SCHEDULE_SUFFIX}"
+
+
+def input_hash(data: bytes, params: SolveParams) -> str:
+    """The resumability key of a scenario: its file's bytes and the parameters that matter.
+
+    ``workers`` and ``log`` are left out: they say how a solve uses the machine, not which
+    problem it solves, so a batch interrupted on a laptop may continue on a cluster.
+
+    Parameters
+    ----------
+    data
+        The scenario file's bytes, exactly as read.
+    params
+        The solve parameters of the batch.
+
+    Returns
+    -------
+    str
+        A hex sha256, recorded in the schedule as ``solver.input_hash``.
+    """
+    relevant = {
+        "time_limit": params.time_limit,
+        "relative_gap": params.relative_gap,
+        "seed": params.seed,
+        "deterministic": params.deterministic,
+    }
+    digest = hashlib.sha256(HASH_VERSION + b"\0")
+    digest.update(hashlib.sha256(data).digest())
+    digest.update(json.dumps(relevant, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# Rows of the summary
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One line of the summary: what became of one scenario.
+
+    Attributes
+    ----------
+    scenario
+        The input's name (the schedule is ``<name>.schedule.yaml``).
+    file
+        The scenario file as given.
+    outcome
+        ``solved``, ``skipped`` (its schedule already exists for the same input and
+        parameters), ``failed`` (no schedule: crashed ``attempts`` times, or none found in
+        time), ``invalid`` (the file breaks the format) or ``not run`` (batch interrupted).
+    status
+        The solver status of the schedule (``optimal``, ``feasible``, ...), if a solve ended.
+    reason
+        Why it failed or is invalid, in words that name files, paths and ids only.
+    attempts
+        Solves started for this scenario in this run (0 when skipped).
+    """
+
+    scenario: str
+    file: str
+    outcome: Outcome
+    status: str = ""
+    delivered_group_sessions: int | None = None
+    needed_group_sessions: int | None = None
+    delivered_appointments: int | None = None
+    needed_appointments: int | None = None
+    weighted_unmet: float | None = None
+    objective: float | None = None
+    gap: float | None = None
+    wall_seconds: float | None = None
+    attempts: int = 0
+    reason: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether a schedule exists for this scenario after the run."""
+        return self.outcome in ("solved", "skipped")
+
+
+SUMMARY_FIELDS = (
+    "scenario",
+    "file",
+    "outcome",
+    "status",
+    "delivered_group_sessions",
+    "needed_group_sessions",
+    "delivered_appointments",
+    "needed_appointments",
+    "weighted_unmet",
+    "objective",
+    "gap",
+    "wall_seconds",
+    "attempts",
+    "reason",
+)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _count(value: object) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
+
+
+def _figures(summary: dict[str, object]) -> dict[str, int | float | None]:
+    """The summary figures a batch reports, from a schedule's ``summary`` block."""
+    return {
+        "delivered_group_sessions": _count(summary.get("delivered_group_sessions")),
+        "needed_group_sessions": _count(summary.get("needed_group_sessions")),
+        "delivered_appointments": _count(summary.get("delivered_appointments")),
+        "needed_appointments": _count(summary.get("needed_appointments")),
+        "weighted_unmet": _number(summary.get("weighted_unmet")),
+    }
+
+
+def issues_reason(issues: Sequence[Issue], limit: int = MAX_REASON_ISSUES) -> str:
+    """A short reason naming the first errors of an invalid file by path and rule.
+
+    The messages are those of :mod:`models.validation`, which quote a value only where it
+    cannot be personal data (ids, times, zones, numbers).
+    """
+    errors = [issue for issue in issues if issue.severity == "error"] or list(issues)
+    shown = "; ".join(
+        f"{issue.path}: {issue.message}" if issue.path else issue.message
+        for issue in errors[:limit]
+    )
+    more = f" (+{len(errors) - limit} more)" if len(errors) > limit else ""
+    return f"{len(errors)} error(s): {shown}{more}"
+
+
+# --------------------------------------------------------------------------------------------
+# The task that runs in a worker
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SolveTask:
+    """Everything a worker needs to solve one scenario (picklable, no file access).
+
+    Attributes
+    ----------
+    name
+        The input's name in the batch.
+    file
+        The file as given (labels error messages).
+    data
+        The file's bytes.
+    params
+        Solve parameters, ``workers`` resolved for the executor.
+    input_hash
+        :func:`input_hash` of ``data`` and the batch's parameters.
+    """
+
+    name: str
+    file: str
+    data: bytes
+    params: SolveParams
+    input_hash: str
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What a worker sends back.
+
+    ``kind`` is ``schedule`` (``schedule_text`` holds the file to write), ``no_schedule``
+    (the solver ended without one), ``invalid`` (the file breaks the format) or ``error``
+    (an exception in the solver: counted as a crash, so retried).
+    """
+
+    name: str
+    kind: Literal["schedule", "no_schedule", "invalid", "error"]
+    status: str = ""
+    schedule_text: str | None = None
+    figures: dict[str, int | float | None] = field(default_factory=dict)
+    objective: float | None = None
+    gap: float | None = None
+    wall_seconds: float | None = None
+    reason: str = ""
+
+
+def solve_task(task: SolveTask) -> TaskOutcome:
+    """Load, validate and solve one scenario; return the schedule's text (runs in a worker).
+
+    Every failure of this scenario becomes an outcome rather than an exception, so it cannot
+    disturb the rest of the batch. An exception's message is not passed on (it may quote the
+    scenario's content); its type is, and ``iop-roster solve`` reproduces it.
+
+    Parameters
+    ----------
+    task
+        The scenario's bytes, its name and the parameters.
+
+    Returns
+    -------
+    TaskOutcome
+        The schedule (``solver.input_hash`` set to ``task.input_hash``) or why there is none.
+    """
+    try:
+        try:
+            text = task.data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidDocument(
+                task.file, [Issue("", "is not UTF-8 text", "error", task.file)]
+            ) from None
+        raw = parse_text(text, format_of(task.file), task.file)
+        loaded = scenario_from_data(raw, task.file, hashlib.sha256(task.data).hexdigest())
+    except InvalidDocument as error:
+        return TaskOutcome(
+            task.name,
+            "invalid",
+            status=SolveStatus.INVALID.value,
+            reason=issues_reason(error.issues),
+        )
+
+    try:
+        from optimizer.solve import solve  # heavy (OR-Tools): only where solves run
+
+        result = solve(loaded.scenario, task.params, scenario_sha256=loaded.sha256)
+    except Exception as error:  # noqa: BLE001 - isolation: one scenario's crash is its own
+        return TaskOutcome(task.name, "error", reason=f"the solver raised {type(error).__name__}")
+
+    status = result.status.value
+    if result.schedule is None:
+        return TaskOutcome(
+            task.name,
+            "no_schedule",
+            status=status,
+            wall_seconds=result.wall_seconds,
+            reason=f"no schedule (status {status}) within {task.params.time_limit:g} s",
+        )
+    schedule = result.schedule
+    solver = schedule.solver.model_dump(mode="json")
+    solver["input_hash"] = task.input_hash
+    schedule = schedule.model_copy(update={"solver": type(schedule.solver).model_validate(solver)})
+    return TaskOutcome(
+        task.name,
+        "schedule",
+        status=status,
+        schedule_text=schedule_text(schedule),
+        figures=_figures(dict(schedule.summary)),
+        objective=result.objective,
+        gap=result.gap,
+        wall_seconds=result.wall_seconds,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Executors: one concurrent.futures interface for the process pool and for Dask
+# --------------------------------------------------------------------------------------------
+
+
+class BatchExecutor:
+    """A ``concurrent.futures`` executor with what a batch needs to know about it.
+
+    Attributes
+    ----------
+    label
+        What it is, for messages (``4 local processes``, ``Dask at tcp://...``).
+    capacity
+        Solves that may run at once; the batch keeps no more than this many submitted, so
+        "running" means running and a crash loses little.
+    solver_workers
+        CP-SAT workers per solve, chosen so ``capacity x solver_workers`` fits the cores.
+    """
+
+    label: str
+    capacity: int
+    solver_workers: int
+
+    def submit(self, function: TaskFunction, task: SolveTask) -> cf.Future[TaskOutcome]:
+        """Start ``function(task)``; may raise what :meth:`is_broken` recognises."""
+        raise NotImplementedError
+
+    def is_broken(self, error: BaseException) -> bool:
+        """Whether ``error`` means the whole executor is lost (every running solve with it)."""
+        return False
+
+    def is_lost(self, error: BaseException) -> bool:
+        """Whether ``error`` means the solve's worker died (so the solve may be retried)."""
+        return self.is_broken(error)
+
+    def restart(self) -> None:
+        """Replace a broken executor by a fresh one."""
+
+    def close(self) -> None:
+        """Release the workers (cancelling solves not started)."""
+
+    def __enter__(self) -> BatchExecutor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def pool_shape(jobs: int | None, tasks: int, cores: int | None = None) -> tuple[int, int]:
+    """Processes and CP-SAT workers per solve for a local batch.
+
+    Parameters
+    ----------
+    jobs
+        Solves at once (``--jobs``); None means one per core.
+    tasks
+        Scenarios to solve: no more processes than that are started.
+    cores
+        Cores this process may use; default :func:`optimizer.result.default_workers`.
+
+    Returns
+    -------
+    tuple[int, int]
+        ``(processes, workers)`` with ``processes x workers <= cores`` whenever
+        ``processes <= cores``: ``workers = max(1, cores // processes)``.
+    """
+    cores = cores or default_workers()
+    processes = max(1, min(jobs or cores, max(tasks, 1)))
+    return processes, max(1, cores // processes)
+
+
+class LocalPoolExecutor(BatchExecutor):
+    """A :class:`concurrent.futures.ProcessPoolExecutor` of spawned processes.
+
+    Spawned (not forked) processes start clean: no OR-Tools or thread state copied from the
+    parent. A broken pool is rebuilt by :meth:`restart`.
+    """
+
+    def __init__(self, processes: int, solver_workers: int) -> None:
+        self.capacity = processes
+        self.solver_workers = solver_workers
+        self.label = f"{processes} local process(es) x {solver_workers} CP-SAT worker(s)"
+        self._context = multiprocessing.get_context("spawn")
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(max_workers=self.capacity, mp_context=self._context)
+
+    def submit(self, function: TaskFunction, task: SolveTask) -> cf.Future[TaskOutcome]:
+        return self._pool.submit(function, task)
+
+    def is_broken(self, error: BaseException) -> bool:
+        return isinstance(error, BrokenProcessPool)
+
+    def restart(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _dask_lost_errors() -> tuple[type[BaseException], ...]:
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    return (KilledWorker, CommClosedError, cf.CancelledError, OSError, TimeoutError)
+
+
+def _dask_solver_workers(client: Client) -> tuple[int, int]:
+    """Total Dask threads, and CP-SAT workers per solve so threads x workers fits each host."""
+    info = client.scheduler_info()
+    workers = info.get("workers", {})
+    threads_per_host: dict[str, int] = {}
+    for address, worker in workers.items():
+        host = str(worker.get("host", address))
+        threads_per_host[host] = threads_per_host.get(host, 0) + int(worker.get("nthreads", 1))
+    capacity = max(1, sum(threads_per_host.values()))
+    try:
+        cores = client.run(os.cpu_count)  # one answer per worker: {address: cores}
+        per_host = {
+            str(workers[a].get("host", a)): int(c or 1) for a, c in cores.items() if a in workers
+        }
+        shares = [per_host[h] // threads_per_host[h] for h in threads_per_host if h in per_host]
+        solver_workers = max(1, min(shares)) if shares else 1
+    except Exception:  # noqa: BLE001 - a cluster that refuses client.run still solves
+        solver_workers = 1
+    return capacity, solver_workers
+
+
+class DaskExecutor(BatchExecutor):
+    """A Dask distributed cluster through ``Client.get_executor()``.
+
+    Either connects to a running scheduler (``address``) or starts a
+    ``distributed.LocalCluster`` of ``local_workers`` single-thread processes on the
+    loopback interface. Dask reschedules a task whose worker died by itself; a task it gives
+    up on (``KilledWorker``) or loses (cancelled, connection closed) is retried by the batch.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        local_workers: int | None = None,
+        connect_timeout: float = 20.0,
+    ) -> None:
+        from distributed import Client, LocalCluster
+
+        self._cluster: LocalCluster | None = None
+        if address is None:
+            if not local_workers or local_workers < 1:
+                raise BatchUsageError(
+                    "a Dask executor needs a scheduler address or a local cluster size"
+                )
+            self._cluster = LocalCluster(
+                n_workers=local_workers,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=40,  # logging.ERROR: worker chatter would drown the progress lines
+            )
+            self._client = Client(self._cluster)
+            where = f"local Dask cluster of {local_workers} worker(s)"
+        else:
+            try:
+                self._client = Client(address, timeout=connect_timeout)
+            except (OSError, TimeoutError) as error:
+                raise BatchUsageError(
+                    f"cannot reach the Dask scheduler at {address}: {type(error).__name__}"
+                ) from None
+            where = f"Dask at {address}"
+        self._executor = self._client.get_executor(pure=False)  # pure=False: a retry is a new task
+        self.capacity, self.solver_workers = _dask_solver_workers(self._client)
+        self.label = f"{where}: {self.capacity} thread(s) x {self.solver_workers} CP-SAT worker(s)"
+
+    @property
+    def client(self) -> Client:
+        """The Dask client (tests use it to find worker processes)."""
+        return self._client
+
+    def submit(self, function: TaskFunction, task: SolveTask) -> cf.Future[TaskOutcome]:
+        return self._executor.submit(function, task)
+
+    def is_lost(self, error: BaseException) -> bool:
+        return isinstance(error, _dask_lost_errors())
+
+    def close(self) -> None:
+        try:
+            self._executor.shutdown(wait=False)
+            self._client.close()
+        finally:
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+@contextmanager
+def open_executor(
+    tasks: int,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    local_cluster: int | None = None,
+) -> Iterator[BatchExecutor]:
+    """The executor a batch's options ask for, closed on exit.
+
+    Parameters
+    ----------
+    tasks
+        Scenarios to solve (a local pool starts no more processes than that).
+    jobs
+        Local pool size (``--jobs``); default one process per core.
+    scheduler
+        Address of a running Dask scheduler (``--scheduler tcp://host:8786``).
+    local_cluster
+        Start a local Dask cluster of this many workers (``--local-cluster N``).
+
+    Raises
+    ------
+    BatchUsageError
+        Both ``scheduler`` and ``local_cluster``, or a scheduler that cannot be reached.
+    """
+    if scheduler and local_cluster:
+        raise BatchUsageError("--scheduler and --local-cluster exclude each other")
+    executor: BatchExecutor
+    if scheduler or local_cluster:
+        executor = DaskExecutor(scheduler, local_cluster)
+    else:
+        executor = LocalPoolExecutor(*pool_shape(jobs, tasks))
+    with executor:
+        yield executor
+
+
+# --------------------------------------------------------------------------------------------
+# Planning, executing, reporting
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    """Counts at one moment of a batch, sent with every event."""
+
+    total: int
+    finished: int  # solved, skipped, failed or invalid
+    failed: int  # failed or invalid
+    running: int
+    solved_this_run: int
+    elapsed: float
+
+    @property
+    def rate(self) -> float:
+        """Scenarios finished per minute by this run (skipped ones not counted)."""
+        return 60.0 * self.solved_this_run / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """A report from a batch: ``finished`` (with its row), ``retry`` or ``tick``."""
+
+    kind: Literal["finished", "retry", "tick"]
+    progress: BatchProgress
+    name: str = ""
+    row: BatchRow | None = None
+    message: str = ""
+
+
+EventHandler = Callable[[BatchEvent], None]
+
+
+@dataclass
+class BatchPlan:
+    """A batch before it runs: rows already known (skipped, unreadable) and solves to do."""
+
+    inputs: list[BatchInput]
+    out_dir: Path
+    params: SolveParams
+    rows: dict[str, BatchRow]
+    tasks: list[SolveTask]
+
+
+def _existing_row(item: BatchInput, path: Path, wanted_hash: str) -> BatchRow | None:
+    """The row of a schedule already written for the same input and parameters, if any."""
+    if not path.is_file():
+        return None
+    try:
+        schedule = load_schedule(path)
+    except InvalidDocument:
+        return None  # damaged or hand-broken: solve again and replace it
+    extra = schedule.solver.model_extra or {}
+    if extra.get("input_hash") != wanted_hash:
+        return None
+    solver = schedule.solver
+    return BatchRow(
+        item.name,
+        str(item.path),
+        "skipped",
+        status=solver.status,
+        objective=solver.objective,
+        gap=solver.gap,
+        wall_seconds=solver.wall_seconds,
+        reason="schedule exists for the same input and parameters",
+        **_figures(dict(schedule.summary)),  # type: ignore[arg-type]
+    )
+
+
+def plan_batch(inputs: Sequence[BatchInput], out_dir: str | Path, params: SolveParams) -> BatchPlan:
+    """Read every input, skip those already solved with the same hash, and list the solves.
+
+    Parameters
+    ----------
+    inputs
+        From :func:`discover_inputs`.
+    out_dir
+        The output folder (created).
+    params
+        Solve parameters; ``workers`` is set per executor later unless given here.
+
+    Returns
+    -------
+    BatchPlan
+        ``rows`` holds skipped and unreadable inputs, ``tasks`` the solves still to do.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rows: dict[str, BatchRow] = {}
+    tasks: list[SolveTask] = []
+    for item in inputs:
+        try:
+            data = item.path.read_bytes()
+        except OSError as error:
+            rows[item.name] = BatchRow(
+                item.name,
+                str(item.path),
+                "invalid",
+                status="invalid",
+                reason=f"cannot be read: {error.strerror}",
+            )
+            continue
+        wanted = input_hash(data, params)
+        existing = _existing_row(item, schedule_path(out, item.name), wanted)
+        if existing is not None:
+            rows[item.name] = existing
+        else:
+            tasks.append(SolveTask(item.name, str(item.path), data, params, wanted))
+    return BatchPlan(list(inputs), out, params, rows, tasks)
+
+
+class _Run:
+    """The bookkeeping of one execution: counts, attempts and events."""
+
+    def __init__(self, plan: BatchPlan, on_event: EventHandler | None) -> None:
+        self.plan = plan
+        self.on_event = on_event
+        self.started = time.monotonic()
+        self.attempts: dict[str, int] = {}
+        self.crashes: dict[str, int] = {}
+        self.running = 0
+        self.solved_this_run = 0
+
+    def progress(self) -> BatchProgress:
+        rows = self.plan.rows.values()
+        return BatchProgress(
+            total=len(self.plan.inputs),
+            finished=len(rows),
+            failed=sum(1 for row in rows if row.outcome in ("failed", "invalid")),
+            running=self.running,
+            solved_this_run=self.solved_this_run,
+            elapsed=time.monotonic() - self.started,
+        )
+
+    def emit(
+        self,
+        kind: Literal["finished", "retry", "tick"],
+        name: str = "",
+        row: BatchRow | None = None,
+        message: str = "",
+    ) -> None:
+        if self.on_event is not None:
+            self.on_event(BatchEvent(kind, self.progress(), name, row, message))
+
+    def finish(self, row: BatchRow) -> None:
+        self.plan.rows[row.scenario] = row
+        if row.outcome != "skipped":
+            self.solved_this_run += 1
+        self.emit("finished", row.scenario, row)
+
+
+def _outcome_row(task: SolveTask, outcome: TaskOutcome, attempts: int) -> BatchRow:
+    if outcome.kind == "schedule":
+        row_outcome: Outcome = "solved"
+    elif outcome.kind == "invalid":
+        row_outcome = "invalid"
+    else:
+        row_outcome = "failed"
+    return BatchRow(
+        task.name,
+        task.file,
+        row_outcome,
+        status=outcome.status,
+        objective=outcome.objective,
+        gap=outcome.gap,
+        wall_seconds=outcome.wall_seconds,
+        attempts=attempts,
+        reason=outcome.reason,
+        **outcome.figures,  # type: ignore[arg-type]
+    )
+
+
+def execute(
+    plan: BatchPlan,
+    executor: BatchExecutor,
+    retries: int = 1,
+    on_event: EventHandler | None = None,
+    task_function: TaskFunction = solve_task,
+    tick_seconds: float = 1.0,
+) -> dict[str, BatchRow]:
+    """Run a plan's solves on an executor, writing each schedule as it arrives.
+
+    At most ``executor.capacity`` solves are submitted at a time. A solve whose worker dies,
+    or whose solver raises, is resubmitted up to ``retries`` times, then reported failed.
+    When a process pool breaks with several solves running, nobody can tell which one killed
+    it: all are resubmitted without being charged and then run one at a time, so the next
+    crash names its scenario. The loop always ends: every crash charged alone uses up one of
+    a scenario's finite attempts, and every shared crash turns running solves into suspects,
+    which never share a pool again.
+
+    Parameters
+    ----------
+    plan
+        From :func:`plan_batch`; its ``rows`` receive one row per task.
+    executor
+        Where solves run.
+    retries
+        Extra attempts for a scenario whose solve crashed.
+    on_event
+        Called with every finished scenario, retry, and about every ``tick_seconds``.
+    task_function
+        The function run per scenario: :func:`solve_task` (tests wrap it to crash on cue).
+    tick_seconds
+        How often a ``tick`` event refreshes progress while nothing finishes.
+
+    Returns
+    -------
+    dict[str, BatchRow]
+        ``plan.rows``, complete.
+    """
+    run = _Run(plan, on_event)
+    pending: deque[SolveTask] = deque(
+        replace(
+            task,
+            params=replace(task.params, workers=task.params.workers or executor.solver_workers),
+        )
+        for task in plan.tasks
+    )
+    suspects: deque[SolveTask] = deque()
+    in_flight: dict[cf.Future[TaskOutcome], SolveTask] = {}
+
+    def crashed(task: SolveTask, reason: str) -> None:
+        run.crashes[task.name] = run.crashes.get(task.name, 0) + 1
+        if run.crashes[task.name] <= retries:
+            run.emit(
+                "retry", task.name, message=f"{reason}; retry {run.crashes[task.name]} of {retries}"
+            )
+            pending.appendleft(task)
+        else:
+            attempts = run.attempts.get(task.name, 0)
+            run.finish(
+                BatchRow(
+                    task.name,
+                    task.file,
+                    "failed",
+                    attempts=attempts,
+                    reason=f"{reason} ({attempts} attempt(s))",
+                )
+            )
+
+    def submit(task: SolveTask) -> bool:
+        try:
+            future = executor.submit(task_function, task)
+        except Exception as error:
+            if not executor.is_broken(error):
+                raise
+            executor.restart()
+            pending.appendleft(task)
+            return False
+        run.attempts[task.name] = run.attempts.get(task.name, 0) + 1
+        in_flight[future] = task
+        return True
+
+    def completed(task: SolveTask, future: cf.Future[TaskOutcome]) -> None:
+        outcome = future.result()
+        if outcome.kind == "error":
+            crashed(task, outcome.reason)
+            return
+        if outcome.schedule_text is not None:
+            write_atomic(schedule_path(plan.out_dir, task.name), outcome.schedule_text)
+        run.finish(_outcome_row(task, outcome, run.attempts.get(task.name, 0)))
+
+    while pending or suspects or in_flight:
+        if suspects:
+            # Suspects of a shared crash run alone, so a second crash is theirs.
+            if not in_flight:
+                submit(suspects.popleft())
+        else:
+            while pending and len(in_flight) < executor.capacity:
+                if not submit(pending.popleft()):
+                    break
+        run.running = len(in_flight)
+        if not in_flight:
+            continue
+        done, _ = cf.wait(in_flight, timeout=tick_seconds, return_when=cf.FIRST_COMPLETED)
+        if not done:
+            run.emit("tick")
+            continue
+        lost: list[SolveTask] = []
+        broken = False
+        for future in done:
+            task = in_flight.pop(future)
+            error = future.exception()
+            if error is None:
+                completed(task, future)
+            elif executor.is_broken(error):
+                broken = True
+                lost.append(task)
+            elif executor.is_lost(error):
+                crashed(task, f"worker lost ({type(error).__name__})")
+            else:
+                crashed(task, f"the task raised {type(error).__name__}")
+        if broken:
+            # A broken pool fails every solve it held; keep any that finished just before.
+            for future, task in list(in_flight.items()):
+                if future.done() and future.exception() is None:
+                    completed(task, future)
+                else:
+                    lost.append(task)
+            in_flight.clear()
+            executor.restart()
+            if len(lost) == 1:
+                crashed(lost[0], "worker process died")
+            else:
+                for task in lost:
+                    run.emit(
+                        "retry",
+                        task.name,
+                        message="worker process died while several solves ran; rerunning alone",
+                    )
+                suspects.extend(lost)
+        run.running = len(in_flight)
+    run.running = 0
+    return plan.rows
+
+
+def _format_number(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return ""
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") if digits else str(round(value))
+
+
+def ordered_rows(plan: BatchPlan) -> list[BatchRow]:
+    """The plan's rows in input order; inputs without a row yet are ``not run``."""
+    return [
+        plan.rows.get(item.name) or BatchRow(item.name, str(item.path), "not run")
+        for item in plan.inputs
+    ]
+
+
+def summary_csv(rows: Sequence[BatchRow]) -> str:
+    """``summary.csv``: one row per scenario, the columns of :data:`SUMMARY_FIELDS`."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        values = asdict(row)
+        writer.writerow({key: "" if values[key] is None else values[key] for key in SUMMARY_FIELDS})
+    return buffer.getvalue()
+
+
+def _ratio(delivered: int | None, needed: int | None) -> str:
+    return "" if delivered is None or needed is None else f"{delivered}/{needed}"
+
+
+def summary_markdown(
+    rows: Sequence[BatchRow], title: str = "Batch summary", params: SolveParams | None = None
+) -> str:
+    """``summary.md``: totals, then a table of every scenario with its failure reason."""
+    counts = {
+        outcome: sum(1 for row in rows if row.outcome == outcome)
+        for outcome in ("solved", "skipped", "failed", "invalid", "not run")
+    }
+    lines = [f"# {title}", ""]
+    lines.append(
+        ", ".join(f"{count} {outcome}" for outcome, count in counts.items() if count)
+        or "no scenarios"
+    )
+    if params is not None:
+        lines.append(f"\nTime limit {params.time_limit:g} s per scenario, seed {params.seed}.")
+    lines += [
+        "",
+        "| scenario | outcome | status | groups delivered/needed | appointments delivered/needed | weighted unmet | gap | wall s | reason |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        gap = "" if row.gap is None else f"{100 * row.gap:.1f}%"
+        cells = [
+            row.scenario,
+            row.outcome,
+            row.status,
+            _ratio(row.delivered_group_sessions, row.needed_group_sessions),
+            _ratio(row.delivered_appointments, row.needed_appointments),
+            _format_number(row.weighted_unmet),
+            gap,
+            _format_number(row.wall_seconds, 1),
+            row.reason if row.outcome in ("failed", "invalid") else "",
+        ]
+        lines.append(
+            "| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in cells) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_summaries(plan: BatchPlan) -> list[BatchRow]:
+    """Write ``summary.csv`` and ``summary.md`` into the plan's output folder, atomically."""
+    rows = ordered_rows(plan)
+    write_atomic(plan.out_dir / SUMMARY_CSV, summary_csv(rows))
+    write_atomic(plan.out_dir / SUMMARY_MD, summary_markdown(rows, params=plan.params))
+    return rows
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """The end of a batch: a row per scenario, in input order, and where the executor was."""
+
+    rows: list[BatchRow]
+    executor: str
+
+    @property
+    def ok(self) -> bool:
+        """Whether every scenario has a schedule (solved now or skipped)."""
+        return all(row.succeeded for row in self.rows)
+
+    def count(self, outcome: Outcome) -> int:
+        """How many scenarios ended with ``outcome``."""
+        return sum(1 for row in self.rows if row.outcome == outcome)
+
+
+def run_batch(
+    inputs: Sequence[BatchInput],
+    out_dir: str | Path,
+    params: SolveParams | None = None,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    local_cluster: int | None = None,
+    retries: int = 1,
+    on_event: EventHandler | None = None,
+    on_executor: Callable[[BatchExecutor], None] | None = None,
+    task_function: TaskFunction = solve_task,
+) -> BatchReport:
+    """Plan, execute and summarise a batch (the whole of ``iop-roster batch``).
+
+    Parameters
+    ----------
+    inputs
+        From :func:`discover_inputs`.
+    out_dir
+        Where schedules and summaries go.
+    params
+        Solve parameters; ``workers`` None lets the executor choose (see :func:`pool_shape`).
+    jobs, scheduler, local_cluster
+        Which executor (see :func:`open_executor`); none is started when every scenario is
+        skipped or unreadable.
+    retries
+        Extra attempts for a crashed solve.
+    on_event
+        Progress callback (see :class:`BatchEvent`).
+    on_executor
+        Called once the executor is up (the CLI prints its label; tests find its processes).
+    task_function
+        Per-scenario function run in the workers (default :func:`solve_task`).
+
+    Returns
+    -------
+    BatchReport
+        One row per input. Summaries are written even when the batch is interrupted
+        (unfinished scenarios are ``not run``).
+    """
+    plan = plan_batch(inputs, out_dir, params or SolveParams())
+    label = "nothing to solve"
+    try:
+        known = _Run(plan, on_event)  # skipped and unreadable inputs are reported first
+        for row in list(plan.rows.values()):
+            known.emit("finished", row.scenario, row)
+        if plan.tasks:
+            with open_executor(len(plan.tasks), jobs, scheduler, local_cluster) as executor:
+                label = executor.label
+                if on_executor is not None:
+                    on_executor(executor)
+                execute(plan, executor, retries, on_event, task_function)
+    finally:
+        rows = write_summaries(plan)
+    return BatchReport(rows, label)
