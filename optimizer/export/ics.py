@@ -1,0 +1,218 @@
+"""iCalendar files: one per participant and one per therapist, each in its owner's clock.
+
+Privacy (42 CFR Part 2, see ``DOMAIN.md``): a participant's calendar must not say who else
+attends, who leads, or what kind of program it is. Its events are titled only "Group
+session" or "Appointment"; they carry no group type, tag, therapist, other participant,
+program name or location, and the calendar's product id and UIDs are neutral. A
+therapist's calendar names the group type and lists the participant ids of each session.
+
+Stable UIDs: a UID is a hash of what identifies a session within its week, independent of
+its id or its position in the schedule (ids are renumbered by every solve):
+``week_start | kind | group_type | therapist | day | start | owner``. Re-exporting an
+unchanged session gives the same UID, so a calendar app updates the event rather than
+adding a second copy. The owner (``participant:P0001``) is part of the key so that two
+people's copies of one session, which differ in content, never share a UID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, Timezone
+
+from models.io import write_atomic
+from models.scenario import Scenario
+from models.schedule import Schedule
+from optimizer.export.timeline import (
+    TimedSession,
+    group_type_label,
+    local_span,
+    participant_timezone,
+    session_label,
+    therapist_timezone,
+    timed_sessions,
+)
+
+#: Neutral product id: it appears in participants' files, so it must not name the program kind.
+PRODID = "-//roster-export//calendar 1//EN"
+#: Domain part of every UID (``.invalid`` is reserved: it never resolves).
+UID_DOMAIN = "roster.invalid"
+GROUP_TITLE = "Group session"
+APPOINTMENT_TITLE = "Appointment"
+
+
+def session_uid(scenario: Scenario, timed: TimedSession, owner: str) -> str:
+    """The stable UID of one person's copy of a session.
+
+    Parameters
+    ----------
+    scenario
+        The scenario (for ``week_start``).
+    timed
+        The session.
+    owner
+        Whose calendar: ``"participant:P0001"`` or ``"therapist:T01"``.
+
+    Returns
+    -------
+    str
+        ``<32 hex digits>@roster.invalid``.
+    """
+    session = timed.session
+    key = "|".join(
+        [
+            scenario.program.week_start.isoformat(),
+            session.kind,
+            session.group_type or "",
+            session.therapist,
+            session.day,
+            session.start,
+            owner,
+        ]
+    )
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:32]}@{UID_DOMAIN}"
+
+
+def _new_calendar(name: str, timezone: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", timezone)
+    return calendar
+
+
+def _event(
+    scenario: Scenario, timed: TimedSession, timezone: str, owner: str, stamp: datetime
+) -> Event:
+    start, end = local_span(scenario, timed, timezone)
+    event = Event()
+    event.add("uid", session_uid(scenario, timed, owner))
+    event.add("dtstamp", stamp)
+    event.add("dtstart", start)
+    event.add("dtend", end)
+    event.add("sequence", 0)
+    event.add("transp", "OPAQUE")
+    event.add("class", "PRIVATE")
+    return event
+
+
+@lru_cache(maxsize=64)
+def _vtimezone(timezone: str, year: int) -> Timezone:
+    # Building a VTIMEZONE walks the zone's transitions: once per zone and year is enough.
+    return Timezone.from_tzinfo(ZoneInfo(timezone), timezone, date(year - 1, 1, 1), date(year + 2, 1, 1))
+
+
+def _finish(calendar: Calendar, scenario: Scenario, timezone: str) -> Calendar:
+    # VTIMEZONE with the real transitions around the scheduled week (the year before to the
+    # year after): calendar apps that do not know the TZID, or know an older rule, still
+    # place every event right. Every event of a calendar is in its owner's zone.
+    calendar.subcomponents.insert(0, _vtimezone(timezone, scenario.program.week_start.year))
+    return calendar
+
+
+def participant_calendar(
+    scenario: Scenario, schedule: Schedule, participant_id: str, stamp: datetime | None = None
+) -> Calendar:
+    """The calendar of one participant, in their own time zone, with neutral titles.
+
+    Parameters
+    ----------
+    scenario, schedule
+        The week and its roster.
+    participant_id
+        Whose calendar.
+    stamp
+        ``DTSTAMP`` of every event (default: now, UTC).
+
+    Returns
+    -------
+    icalendar.Calendar
+        Events titled "Group session" or "Appointment" only; no other person, no group type.
+    """
+    stamp = stamp or _now()
+    timezone = participant_timezone(scenario, participant_id)
+    calendar = _new_calendar("My sessions", timezone)
+    owner = f"participant:{participant_id}"
+    for timed in timed_sessions(scenario, schedule):
+        if participant_id not in timed.session.participants:
+            continue
+        event = _event(scenario, timed, timezone, owner, stamp)
+        event.add("summary", GROUP_TITLE if timed.is_group else APPOINTMENT_TITLE)
+        event.add("description", "Video session. Your care team sends the link.")
+        calendar.add_component(event)
+    return _finish(calendar, scenario, timezone)
+
+
+def therapist_calendar(
+    scenario: Scenario, schedule: Schedule, therapist_id: str, stamp: datetime | None = None
+) -> Calendar:
+    """The calendar of one therapist, in their own time zone, with rosters.
+
+    Each event is titled by the group type's name and size (``Process group (6)``) or the
+    appointment kind and participant (``Individual: P0001``); its description gives the
+    session id, the group type id and every participant id.
+    """
+    stamp = stamp or _now()
+    timezone = therapist_timezone(scenario, therapist_id)
+    calendar = _new_calendar(f"Sessions {therapist_id}", timezone)
+    owner = f"therapist:{therapist_id}"
+    for timed in timed_sessions(scenario, schedule):
+        session = timed.session
+        if session.therapist != therapist_id:
+            continue
+        event = _event(scenario, timed, timezone, owner, stamp)
+        members = ", ".join(session.participants) or "none"
+        if timed.is_group:
+            title = f"{session_label(scenario, session)} ({len(session.participants)})"
+            kind_line = f"Group type: {session.group_type} ({group_type_label(scenario, session.group_type)})"
+        else:
+            title = f"{session_label(scenario, session)}: {members}"
+            kind_line = f"Appointment: {session.kind}"
+        program_time = f"{session.day} {session.start}-{session.end} {scenario.program.timezone}"
+        event.add("summary", title)
+        event.add(
+            "description",
+            f"Session {session.id}\n{kind_line}\nParticipants: {members}\nProgram time: {program_time}",
+        )
+        if session.group_type:
+            event.add("categories", [session.group_type])
+        calendar.add_component(event)
+    return _finish(calendar, scenario, timezone)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def write_calendars(
+    scenario: Scenario, schedule: Schedule, out_dir: str | Path, stamp: datetime | None = None
+) -> list[Path]:
+    """Write ``participant-<id>.ics`` and ``therapist-<id>.ics`` for everyone in the scenario.
+
+    People without a session this week get an empty calendar, so that a re-export clears
+    what an earlier one put there.
+
+    Returns
+    -------
+    list of Path
+        The files written, participants first, in scenario order.
+    """
+    stamp = stamp or _now()
+    folder = Path(out_dir)
+    written: list[Path] = []
+    for participant in scenario.participants:
+        path = folder / f"participant-{participant.id}.ics"
+        write_atomic(path, participant_calendar(scenario, schedule, participant.id, stamp).to_ical())
+        written.append(path)
+    for therapist in scenario.therapists:
+        path = folder / f"therapist-{therapist.id}.ics"
+        write_atomic(path, therapist_calendar(scenario, schedule, therapist.id, stamp).to_ical())
+        written.append(path)
+    return written
