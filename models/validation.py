@@ -112,8 +112,12 @@ def _pydantic_issues(error: ValidationError, raw: object, file: str | None) -> l
             message = "is required but missing"
         elif kind == "extra_forbidden":
             name = str(loc[-1]) if loc else ""
-            close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            if name in _KNOWN_FIELDS:
+                # A real field in the wrong entry: suggesting its own name would be no help.
+                hint = " (that field belongs to another kind of entry)"
+            else:
+                close = difflib.get_close_matches(name, _KNOWN_FIELDS, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
             message = f"unknown field '{name}'{hint}: typos are not ignored"
         elif kind == "value_error":
             message = str(item["msg"]).removeprefix("Value error, ")
