@@ -128,24 +128,27 @@ def session_category(session: ScheduledSession) -> str:
     return session.kind
 
 
-def check_references(scenario: Scenario, schedule: Schedule) -> list[str]:
-    """Ids the schedule uses that the scenario does not define, as short messages (ids only)."""
+def check_references(scenario: Scenario, schedule: Schedule) -> list[tuple[str, str]]:
+    """Ids the schedule uses that the scenario does not define: ``(path, message)`` pairs.
+
+    Messages quote ids only.
+    """
     therapists = {t.id for t in scenario.therapists}
     participants = {p.id for p in scenario.participants}
     group_types = {g.id for g in scenario.group_types}
-    problems: list[str] = []
-    for session in schedule.sessions:
-        where = f"sessions (id {session.id})"
+    problems: list[tuple[str, str]] = []
+    for index, session in enumerate(schedule.sessions):
+        where = f"sessions[{index}] (id {session.id})"
         if session.therapist not in therapists:
-            problems.append(f"{where}.therapist: {session.therapist} is not a therapist of the scenario")
+            problems.append((f"{where}.therapist", f"{session.therapist} is not a therapist of the scenario"))
         for participant in session.participants:
             if participant not in participants:
-                problems.append(f"{where}.participants: {participant} is not a participant of the scenario")
+                problems.append((f"{where}.participants", f"{participant} is not a participant of the scenario"))
         if session.kind == "group" and session.group_type not in group_types:
-            problems.append(f"{where}.group_type: {session.group_type} is not a group type of the scenario")
+            problems.append((f"{where}.group_type", f"{session.group_type} is not a group type of the scenario"))
     for index, unmet in enumerate(schedule.unmet):
         if unmet.participant not in participants:
-            problems.append(f"unmet[{index}].participant: {unmet.participant} is not a participant of the scenario")
+            problems.append((f"unmet[{index}].participant", f"{unmet.participant} is not a participant of the scenario"))
     return problems
 
 

@@ -1,0 +1,146 @@
+"""``iop-roster export`` (calendars, CSV, workbook, HTML report) and ``iop-roster diff``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Literal
+
+import click
+
+from models.errors import InvalidDocument, Issue
+from models.io import LoadedScenario, load_scenario, load_schedule
+from models.schedule import Schedule
+from optimizer.cli.common import EXIT_OK, friendly_errors, print_issues
+from optimizer.export import DEFAULT_NAMES, FORMATS, ExportFormat, export_all
+from optimizer.export import export as export_format
+from optimizer.export.diff import diff_schedules, format_diff
+from optimizer.export.timeline import check_references
+
+_SUFFIXES: dict[ExportFormat, str] = {"ics": "-calendars", "csv": ".csv", "xlsx": ".xlsx", "html": ".html"}
+
+
+def default_output(schedule_file: str, fmt: ExportFormat | Literal["all"]) -> Path:
+    """Where ``export`` writes without ``-o``: beside the schedule, named after it.
+
+    ``demo.schedule.yaml`` gives ``demo.schedule.csv`` (``.xlsx``, ``.html``),
+    ``demo.schedule-calendars/`` for ``ics`` and ``demo.schedule-export/`` for ``all``.
+    """
+    path = Path(schedule_file)
+    stem = path.stem if path.suffix.lower() in {".yaml", ".yml", ".json"} else path.name
+    suffix = "-export" if fmt == "all" else _SUFFIXES[fmt]
+    return path.with_name(stem + suffix)
+
+
+def _require_references(loaded: LoadedScenario, schedule: Schedule, file: str) -> None:
+    """Raise :class:`InvalidDocument` when the schedule uses ids the scenario lacks."""
+    problems = check_references(loaded.scenario, schedule)
+    if problems:
+        raise InvalidDocument(file, [Issue(path, message, "error", file) for path, message in problems])
+
+
+def _load_pair(schedule_file: str, scenario_file: str) -> tuple[LoadedScenario, Schedule]:
+    """The scenario and a schedule whose ids it defines; warn when they look unrelated."""
+    loaded = load_scenario(scenario_file)
+    schedule = load_schedule(schedule_file)
+    _require_references(loaded, schedule, schedule_file)
+    warnings: list[Issue] = []
+    if schedule.scenario.name != loaded.scenario.program.name:
+        warnings.append(Issue("scenario.name", "names another program than the scenario's program.name", "warning", schedule_file))
+    elif schedule.scenario.sha256 and schedule.scenario.sha256 != loaded.sha256:
+        warnings.append(Issue("scenario.sha256", "differs from the scenario file's: it was solved from another version", "warning", schedule_file))
+    print_issues(warnings)
+    return loaded, schedule
+
+
+@click.command()
+@click.argument("schedule_file", metavar="SCHEDULE", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--scenario", "scenario_file", required=True, type=click.Path(dir_okay=False, path_type=str),
+              help="The scenario the schedule was solved from.")
+@click.option("--format", "fmt", type=click.Choice([*FORMATS, "all"]), default="all", show_default=True,
+              help="ics: one calendar per person; csv; xlsx; html report; all of them.")
+@click.option("-o", "--output", "output", type=click.Path(path_type=str), default=None,
+              help="A file for csv/xlsx/html, a folder for ics and all (default: beside SCHEDULE).")
+@friendly_errors
+def export(schedule_file: str, scenario_file: str, fmt: str, output: str | None) -> None:
+    """Write a schedule as calendars, a CSV, a workbook and/or an HTML report.
+
+    \b
+    ics   participant-<id>.ics and therapist-<id>.ics in a folder, each in its
+          owner's time zone; participants' calendars show only neutral titles
+          ("Group session", "Appointment"), never other members or group types.
+    csv   one row per participant and session, safe against formula injection.
+    xlsx  sheets by therapist, by participant, a day-by-time grid, unmet needs,
+          summary figures.
+    html  one self-contained page (no network): timetables, rosters, unmet needs,
+          coverage and utilisation charts.
+    all   everything, in one folder: calendars/, roster.csv, roster.xlsx, roster.html.
+
+    \b
+    Examples:
+      iop-roster export demo.schedule.yaml --scenario demo.yaml --format html -o week.html
+      iop-roster export demo.schedule.yaml --scenario demo.yaml -o out/
+    """
+    loaded, schedule = _load_pair(schedule_file, scenario_file)
+    chosen: ExportFormat | Literal["all"] = "all" if fmt == "all" else _as_format(fmt)
+    target = Path(output) if output else default_output(schedule_file, chosen)
+    if chosen == "all":
+        written = export_all(loaded.scenario, schedule, target)
+        calendars = sum(1 for path in written if path.suffix == ".ics")
+        click.echo(f"{target}: {calendars} calendar(s) in {DEFAULT_NAMES['ics']}/, "
+                   f"{', '.join(DEFAULT_NAMES[f] for f in FORMATS if f != 'ics')}")
+    else:
+        written = export_format(loaded.scenario, schedule, chosen, target)
+        if chosen == "ics":
+            click.echo(f"{target}: {len(written)} calendar(s)")
+        else:
+            click.echo(f"{target}: written")
+    sys.exit(EXIT_OK)
+
+
+def _as_format(fmt: str) -> ExportFormat:
+    for known in FORMATS:
+        if known == fmt:
+            return known
+    raise click.BadParameter(f"unknown format {fmt!r}")
+
+
+@click.command()
+@click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("new_file", metavar="NEW", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Optional: adds calendar dates and checks the ids of both schedules.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people, json for software.")
+@friendly_errors
+def diff(old_file: str, new_file: str, scenario_file: str | None, output_format: Literal["text", "json"]) -> None:
+    """Show what changed from schedule OLD to schedule NEW of the same week.
+
+    Sessions are matched by content, not by id (ids are renumbered by every solve):
+    identical sessions are unchanged; otherwise the same kind and group type with the
+    same cohort (at least half of the smaller one's participants) or the same therapist,
+    day and start is the same session, changed. Lists sessions opened, closed and
+    changed (time, therapist, members), per participant the sessions gained, lost and
+    changed, per therapist the same and their hours. Exit 0 whatever the differences.
+
+    \b
+    Examples:
+      iop-roster diff monday.schedule.yaml replan.schedule.yaml
+      iop-roster diff old.yaml new.yaml --scenario demo.yaml --format json
+    """
+    scenario = load_scenario(scenario_file) if scenario_file is not None else None
+    old = load_schedule(old_file)
+    new = load_schedule(new_file)
+    if scenario is not None:
+        for file, schedule in ((old_file, old), (new_file, new)):
+            _require_references(scenario, schedule, file)
+    result = diff_schedules(old, new, scenario.scenario if scenario else None)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(format_diff(result), nl=False)
+    sys.exit(EXIT_OK)
+
+
+commands = [export, diff]
