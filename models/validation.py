@@ -121,6 +121,11 @@ def _pydantic_issues(error: ValidationError, raw: object, file: str | None) -> l
             message = f"unknown field '{name}'{hint}: typos are not ignored"
         elif kind == "value_error":
             message = str(item["msg"]).removeprefix("Value error, ")
+        elif kind == "string_pattern_mismatch" and leaf == "kind":
+            message = (
+                "is not a valid kind: a lowercase letter, then lowercase letters, digits, '_' or '-', "
+                "at most 40 characters (e.g. individual, family, medication)"
+            )
         elif kind == "string_pattern_mismatch" and leaf not in _QUOTABLE:
             message = (
                 "is not a valid id: letters, digits, '_', '.', '-', at most 40 characters "
