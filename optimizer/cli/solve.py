@@ -1,0 +1,164 @@
+"""``iop-roster solve``: scenario in, schedule out, with live progress and a summary."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Literal
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from models.io import LoadedScenario, load_scenario, save_schedule, schedule_text
+from models.schedule import Schedule
+from optimizer.cli.common import EXIT_NO_SCHEDULE, EXIT_OK, friendly_errors, print_issues
+from optimizer.result import Progress, Result, SolveParams
+
+
+class ProgressPrinter:
+    """Progress on stderr: a live line on a terminal, a throttled plain line in a log file."""
+
+    def __init__(self, console: Console, interval: float = 5.0) -> None:
+        self.console = console
+        self.live = console.is_terminal
+        self.interval = interval
+        self.last = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        now = time.monotonic()
+        if not self.live and now - self.last < self.interval:
+            return
+        self.last = now
+        gap = f"{progress.gap:.2%}" if progress.gap is not None else "-"
+        bound = f"{progress.best_bound:g}" if progress.best_bound is not None else "-"
+        objective = f"{progress.objective:g}" if progress.objective is not None else "-"
+        coverage = f"{progress.delivered}/{progress.needed}"
+        line = (
+            f"[{progress.elapsed:6.1f}s] stage {progress.stage:<9} objective {objective:>7} bound {bound:>7} "
+            f"gap {gap:>7}  sessions {progress.sessions:>4}  delivered {coverage}"
+        )
+        if self.live:
+            self.console.print(line, highlight=False, end="\r")
+        else:
+            self.console.print(line, highlight=False)
+
+
+def summary_tables(loaded: LoadedScenario, schedule: Schedule) -> list[Table]:
+    """Coverage by need, unmet count and therapist utilisation, as rich tables."""
+    scenario = loaded.scenario
+    needed: Counter[str] = Counter()
+    for person in scenario.participants:
+        for group_id, count in person.needs.items():
+            needed[group_id] += count
+        for appointment in person.appointments:
+            needed[appointment.kind] += appointment.count
+    delivered: Counter[str] = Counter()
+    minutes: dict[str, int] = defaultdict(int)
+    for session in schedule.sessions:
+        key = session.group_type if session.kind == "group" and session.group_type else session.kind
+        delivered[key] += len(session.participants)
+        start = int(session.start[:2]) * 60 + int(session.start[3:])
+        end = int(session.end[:2]) * 60 + int(session.end[3:])
+        minutes[session.therapist] += end - start
+    coverage = Table(title="Coverage by need")
+    for column in ("need", "delivered", "needed", "coverage"):
+        coverage.add_column(column, justify="right" if column != "need" else "left")
+    for key in sorted(needed):
+        share = delivered[key] / needed[key] if needed[key] else 1.0
+        coverage.add_row(key, str(delivered[key]), str(needed[key]), f"{share:.0%}")
+    load = Table(title="Therapist utilisation")
+    for column in ("therapist", "hours", "max hours", "utilisation"):
+        load.add_column(column, justify="right" if column != "therapist" else "left")
+    for therapist in scenario.therapists:
+        hours = minutes[therapist.id] / 60
+        cap = therapist.max_hours_per_week
+        load.add_row(therapist.id, f"{hours:.1f}", f"{cap:g}" if cap is not None else "-", f"{hours / cap:.0%}" if cap else "-")
+    return [coverage, load]
+
+
+def print_result(console: Console, loaded: LoadedScenario, result: Result) -> None:
+    """The closing summary of a solve, on stderr."""
+    schedule = result.schedule
+    assert schedule is not None
+    for table in summary_tables(loaded, schedule):
+        console.print(table)
+    summary = schedule.summary
+    gap = f"{result.gap:.2%}" if result.gap is not None else "-"
+    console.print(
+        f"status {result.status.value}: objective {result.objective:g}, bound {result.best_bound:g}, gap {gap}; "
+        f"{summary.get('sessions')} sessions, {len(schedule.unmet)} unmet need(s) "
+        f"(weighted {summary.get('weighted_unmet')}); model built in {result.build_seconds:.2f}s, "
+        f"solved in {result.wall_seconds:.1f}s with seed {result.seed}",
+        highlight=False,
+    )
+    for message in result.messages:
+        console.print(f"note: {message}", highlight=False)
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Schedule file to write (default: stdout).")
+@click.option("--time-limit", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds for the whole solve.")
+@click.option("--gap", "relative_gap", type=click.FloatRange(min=0.0, max=1.0), default=0.0, show_default=True, help="Stop once within this relative gap of the bound.")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="CP-SAT workers [default: the machine's cores].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the search.")
+@click.option("--deterministic", is_flag=True, help="Byte-identical schedule for the same scenario, seed and parameters.")
+@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default=None, help="Output format [default: from -o's extension, else yaml].")
+@click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Also write calendars, CSV, XLSX and HTML here.")
+@click.option("--quiet", is_flag=True, help="No progress or summary on stderr.")
+@friendly_errors
+def solve(
+    scenario: str,
+    output: Path | None,
+    time_limit: float,
+    relative_gap: float,
+    workers: int | None,
+    seed: int,
+    deterministic: bool,
+    output_format: Literal["yaml", "json"] | None,
+    export_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Solve SCENARIO into the best weekly schedule the time allows.
+
+    Progress goes to stderr (a live line on a terminal, a line every few seconds in a log),
+    the schedule to -o or stdout. Exit 0 schedule written, 2 invalid input, 3 no schedule.
+
+    \b
+    Examples:
+      iop-roster solve scenarios/demo.yaml -o demo.schedule.yaml
+      iop-roster solve scenarios/harbor-week.yaml --time-limit 60 --workers 2 -o week.yaml
+      iop-roster solve scenarios/demo.yaml --deterministic --seed 7 --format json > s.json
+    """
+    from optimizer.solve import solve as run_solve
+
+    console = Console(stderr=True, quiet=quiet, width=None if sys.stderr.isatty() else 120)
+    loaded = load_scenario(scenario)
+    print_issues(loaded.warnings) if not quiet else None
+    params = SolveParams(time_limit=time_limit, relative_gap=relative_gap, workers=workers, seed=seed, deterministic=deterministic)
+    result = run_solve(loaded.scenario, params, on_progress=ProgressPrinter(console), scenario_sha256=loaded.sha256)
+    if console.is_terminal:
+        console.print()
+    if result.schedule is None:
+        console.print(f"no schedule found ({result.status.value})")
+        sys.exit(EXIT_NO_SCHEDULE)
+    fmt: Literal["yaml", "json"] = output_format or ("json" if output and output.suffix.lower() == ".json" else "yaml")
+    if output is not None:
+        save_schedule(result.schedule, output, fmt)
+    else:
+        click.echo(schedule_text(result.schedule, fmt), nl=False)
+    print_result(console, loaded, result)
+    if export_dir is not None:
+        from optimizer.export import export_all
+
+        written = export_all(loaded.scenario, result.schedule, export_dir)
+        console.print(f"exported {len(written)} file(s) to {export_dir}", highlight=False)
+    if output is not None:
+        console.print(f"schedule written to {output}", highlight=False)
+    sys.exit(EXIT_OK)
+
+
+commands = [solve]

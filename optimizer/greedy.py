@@ -1,0 +1,264 @@
+"""A careful-person constructive heuristic: the baseline, and the solver's first hint.
+
+It does what a good operations person does by hand, fast: open the group session that
+serves the most (priority-weighted) people right now, fill it, repeat while any session
+can reach its minimum size; then top up open sessions with spare seats; then fit the
+one-to-one appointments into the gaps, preferring days a participant already attends.
+Every step keeps every hard rule, so its schedule always passes the checker.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.clock import MINUTES_PER_WEEK
+from models.scenario import Scenario
+from models.schedule import Schedule
+from optimizer.data import (
+    NO_LIMIT,
+    AppointmentOption,
+    GroupCandidate,
+    ProblemData,
+    build_problem_data,
+)
+
+
+@dataclass
+class Solution:
+    """Sessions as indices: groups ``(candidate, therapist position, participants)`` and appointments."""
+
+    groups: list[tuple[int, int, list[int]]] = field(default_factory=list)
+    appointments: list[tuple[int, AppointmentOption]] = field(default_factory=list)
+
+    def attendees(self) -> dict[int, list[int]]:
+        """Participants at each candidate, all sessions there together."""
+        out: dict[int, list[int]] = {}
+        for k, _, people in self.groups:
+            out.setdefault(k, []).extend(people)
+        return out
+
+
+class _State:
+    """Everything already booked, for O(1)-ish feasibility tests."""
+
+    def __init__(self, data: ProblemData) -> None:
+        self.data = data
+        longest_break = int(data.therapist_break.max()) if data.num_therapists else 0
+        self.p_busy = np.zeros((data.num_participants, MINUTES_PER_WEEK), dtype=bool)
+        self.p_day_sessions = np.zeros((data.num_participants, 7), dtype=np.int64)
+        self.p_minutes = np.zeros(data.num_participants, dtype=np.int64)
+        self.need_left = data.needs.copy()
+        self.t_busy = np.zeros((data.num_therapists, MINUTES_PER_WEEK + longest_break + 1), dtype=bool)
+        self.t_day_sessions = np.zeros((data.num_therapists, 7), dtype=np.int64)
+        self.t_minutes = np.zeros(data.num_therapists, dtype=np.int64)
+        self.concurrent = np.zeros(MINUTES_PER_WEEK, dtype=np.int64)
+        self.type_sessions = np.zeros(data.num_group_types, dtype=np.int64)
+        self.at_candidate: dict[int, set[int]] = {}
+        self.partners: dict[int, set[int]] = {}
+        for p, q in data.avoid_pairs:
+            self.partners.setdefault(p, set()).add(q)
+            self.partners.setdefault(q, set()).add(p)
+
+    # -- participants
+    def participants_free(self, people: np.ndarray, day: int, start: int, end: int) -> np.ndarray:
+        d = self.data
+        ok = ~self.p_busy[people, start:end].any(axis=1)
+        limit = d.max_sessions_per_day[people]
+        ok &= (limit == NO_LIMIT) | (self.p_day_sessions[people, day] < limit)
+        hours_max = d.hours_max[people]
+        ok &= (hours_max == NO_LIMIT) | (self.p_minutes[people] + (end - start) <= hours_max)
+        days_max = d.days_max[people]
+        new_day = self.p_day_sessions[people, day] == 0
+        days_used = (self.p_day_sessions[people] > 0).sum(axis=1)
+        ok &= ~new_day | (days_max == NO_LIMIT) | (days_used < days_max)
+        return ok
+
+    def book_participant(self, p: int, day: int, start: int, end: int) -> None:
+        self.p_busy[p, start:end] = True
+        self.p_day_sessions[p, day] += 1
+        self.p_minutes[p] += end - start
+
+    # -- therapists and rooms
+    def therapist_free(self, t: int, day: int, start: int, end: int) -> bool:
+        d = self.data
+        pause = int(d.therapist_break[t])
+        if self.t_busy[t, start : end + pause].any():
+            return False
+        limit = d.therapist_max_sessions_per_day[t]
+        if limit != NO_LIMIT and self.t_day_sessions[t, day] >= limit:
+            return False
+        cap = d.therapist_max_minutes[t]
+        return cap == NO_LIMIT or self.t_minutes[t] + (end - start) <= cap
+
+    def room_free(self, start: int, end: int) -> bool:
+        limit = self.data.max_concurrent
+        return limit == NO_LIMIT or int(self.concurrent[start:end].max()) < limit
+
+    def book_therapist(self, t: int, day: int, start: int, end: int) -> None:
+        # Mark the session extended by the break, so that two extended sessions never meet.
+        self.t_busy[t, start : end + int(self.data.therapist_break[t])] = True
+        self.t_day_sessions[t, day] += 1
+        self.t_minutes[t] += end - start
+        self.concurrent[start:end] += 1
+
+
+def _pick_members(data: ProblemData, state: _State, k: GroupCandidate, i: int, free: np.ndarray) -> list[int]:
+    """The members a session of therapist position ``i`` at ``k`` would take now."""
+    size_max = int(data.size_max[k.group_type])
+    positions = np.flatnonzero(free & k.compatible[i])
+    if len(positions) < int(data.size_min[k.group_type]):
+        return []
+    people = k.participants[positions]
+    # Highest priority first, then those with the fewest other places to go.
+    options = np.array([len(data.candidates_of_participant[int(p)]) for p in people])
+    order = np.lexsort((options, -data.priority[people]))
+    chosen: list[int] = []
+    limit = size_max
+    taken_here = state.at_candidate.get(k.index, set())
+    for index in order:
+        p = int(people[index])
+        if len(chosen) >= limit:
+            break
+        partners = state.partners.get(p, set())
+        if partners & taken_here or any(q in partners for q in chosen):
+            continue
+        cap = int(data.group_size_cap[p])
+        new_limit = limit if cap == NO_LIMIT else min(limit, cap)
+        if len(chosen) + 1 > new_limit:
+            continue
+        chosen.append(p)
+        limit = new_limit
+    return chosen
+
+
+def _best_session(data: ProblemData, state: _State, k: GroupCandidate) -> tuple[int, int, list[int]]:
+    """(score, therapist position, members) of the best session to open at ``k`` now."""
+    g = k.group_type
+    cap = data.max_sessions_per_week[g]
+    if cap != NO_LIMIT and state.type_sessions[g] >= cap:
+        return 0, -1, []
+    if not state.room_free(k.start, k.end):
+        return 0, -1, []
+    wants = state.need_left[k.participants, g] > 0
+    taken_here = state.at_candidate.get(k.index, set())
+    if taken_here:
+        wants &= ~np.isin(k.participants, list(taken_here))
+    if wants.sum() < data.size_min[g]:
+        return 0, -1, []
+    free = wants & state.participants_free(k.participants, k.day, k.start, k.end)
+    if free.sum() < data.size_min[g]:
+        return 0, -1, []
+    best: tuple[int, int, list[int]] = (0, -1, [])
+    for i, t in enumerate(k.therapists):
+        if not state.therapist_free(int(t), k.day, k.start, k.end):
+            continue
+        members = _pick_members(data, state, k, i, free)
+        if len(members) >= data.size_min[g]:
+            score = int(data.priority[members].sum())
+            if score > best[0]:
+                best = (score, i, members)
+    return best
+
+
+def greedy_solution(data: ProblemData) -> Solution:
+    """Build a schedule that obeys every hard rule, greedily (see the module docstring)."""
+    state = _State(data)
+    solution = Solution()
+    # Lazy greedy: a candidate's score can only fall as the week fills up, so a stale score
+    # is an upper bound and only the top of the heap needs re-evaluating.
+    heap: list[tuple[int, int]] = []
+    for k in data.candidates:
+        top = np.sort(data.priority[k.participants])[::-1][: int(data.size_max[k.group_type])]
+        heapq.heappush(heap, (-int(top.sum()), k.index))
+    while heap:
+        stale, k_index = heapq.heappop(heap)
+        if stale == 0:
+            break
+        k = data.candidates[k_index]
+        score, i, members = _best_session(data, state, k)
+        if score == 0:
+            continue
+        if heap and score < -heap[0][0]:
+            heapq.heappush(heap, (-score, k_index))
+            continue
+        t = int(k.therapists[i])
+        state.book_therapist(t, k.day, k.start, k.end)
+        state.type_sessions[k.group_type] += 1
+        for p in members:
+            state.book_participant(p, k.day, k.start, k.end)
+            state.need_left[p, k.group_type] -= 1
+        state.at_candidate.setdefault(k_index, set()).update(members)
+        solution.groups.append((k_index, i, list(members)))
+        heapq.heappush(heap, (-score, k_index))
+
+    _top_up(data, state, solution)
+    _place_appointments(data, state, solution)
+    return solution
+
+
+def _top_up(data: ProblemData, state: _State, solution: Solution) -> None:
+    """Fill spare seats of open sessions with people who still need that type."""
+    for k_index, i, members in solution.groups:
+        k = data.candidates[k_index]
+        g = k.group_type
+        limit = int(data.size_max[g])
+        for p in members:
+            cap = int(data.group_size_cap[p])
+            if cap != NO_LIMIT:
+                limit = min(limit, cap)
+        if len(members) >= limit:
+            continue
+        wants = (state.need_left[k.participants, g] > 0) & k.compatible[i]
+        taken_here = state.at_candidate.get(k_index, set())
+        free = wants & state.participants_free(k.participants, k.day, k.start, k.end)
+        for position in np.flatnonzero(free):
+            p = int(k.participants[position])
+            cap = int(data.group_size_cap[p])
+            if p in taken_here or state.partners.get(p, set()) & taken_here:
+                continue
+            if len(members) + 1 > (limit if cap == NO_LIMIT else min(limit, cap)):
+                continue
+            members.append(p)
+            taken_here.add(p)
+            if cap != NO_LIMIT:
+                limit = min(limit, cap)
+            state.book_participant(p, k.day, k.start, k.end)
+            state.need_left[p, g] -= 1
+            if len(members) >= limit:
+                break
+
+
+def _place_appointments(data: ProblemData, state: _State, solution: Solution) -> None:
+    """First feasible option per appointment, on days the participant already attends if possible."""
+    order = sorted(data.appointments, key=lambda spec: (-int(data.priority[spec.participant]), len(spec.options)))
+    for spec in order:
+        p = spec.participant
+        for _ in range(spec.count):
+            best: AppointmentOption | None = None
+            best_key: tuple[int, int] | None = None
+            for option in spec.options:
+                if not state.participants_free(np.array([p]), option.day, option.start, option.end)[0]:
+                    continue
+                if not state.therapist_free(option.therapist, option.day, option.start, option.end):
+                    continue
+                if not state.room_free(option.start, option.end):
+                    continue
+                key = (0 if state.p_day_sessions[p, option.day] > 0 else 1, option.start)
+                if best_key is None or key < best_key:
+                    best, best_key = option, key
+            if best is None:
+                break
+            state.book_participant(p, best.day, best.start, best.end)
+            state.book_therapist(best.therapist, best.day, best.start, best.end)
+            solution.appointments.append((spec.index, best))
+
+
+def greedy_schedule(scenario: Scenario) -> Schedule:
+    """The greedy baseline's schedule for a scenario (what the benchmark compares against)."""
+    from optimizer.schedule import build_schedule  # local: schedule imports this module's types
+
+    data = build_problem_data(scenario)
+    return build_schedule(data, greedy_solution(data), status="feasible")

@@ -1,0 +1,471 @@
+"""The CP-SAT models: variables, one function per constraint family, and the objective levels.
+
+Two models are built from the same problem data (see ``docs/model.md``):
+
+*Structure model* (stages 1 and 2). ``attend[p, k]`` says participant ``p`` goes to group
+candidate ``k`` (a group type, population, day and start); ``open[k, i]`` says therapist
+``k.therapists[i]`` leads a session there; ``appointment[s, o]`` picks option ``o`` of
+appointment spec ``s``. Participants are *not* assigned to therapists: at a candidate whose
+participants are all compatible with all its therapists, ``min * sessions <= attendees <=
+max * sessions`` is exactly the condition for splitting them into sessions. Elsewhere
+participants are counted per *class* (same compatible therapists, same size cap) and a
+flow ``flow[k, i, c]`` of class-``c`` people into therapist ``i``'s session keeps
+licensure exact: every integral flow splits into sessions that obey every rule.
+
+*Assignment model* (stage 3). With who-attends-what held, it names each session's
+therapist and members (``seat[p, k, i]``) to optimize quality (continuity, preferred
+therapists, balanced load) and then cost.
+
+Ordering: families only read variables created in :func:`create_structure_variables`, so
+they may be called in any order; the list in :func:`build_structure_model` follows the
+rule numbers of ``scenario-format.md``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from models.scenario import ObjectiveWeights
+from optimizer.data import NO_LIMIT, AppointmentOption, GroupCandidate, ProblemData
+
+LinearTerm = cp_model.LinearExprT
+# (variable or 1 for a fixed session, day, start, end, minutes)
+TimedItem = tuple[cp_model.IntVar | int, int, int, int, int]
+
+
+@dataclass
+class StructureVariables:
+    """Variables of the structure model, indexed for the constraint families."""
+
+    attend: dict[int, list[tuple[int, cp_model.IntVar]]]  # candidate -> [(participant, var)]
+    open: dict[int, list[cp_model.IntVar]]  # candidate -> var per position in k.therapists
+    flow: dict[tuple[int, int, int], cp_model.IntVar]  # (candidate, therapist position, class)
+    appointment: dict[int, list[tuple[AppointmentOption, cp_model.IntVar]]]  # spec -> options
+    participant_items: list[list[TimedItem]] = field(default_factory=list)
+    therapist_items: list[list[TimedItem]] = field(default_factory=list)
+
+
+@dataclass
+class BuiltModel:
+    """A CP-SAT model with its levels and named soft-family terms (score analysis)."""
+
+    model: cp_model.CpModel
+    levels: dict[str, cp_model.LinearExpr | int]
+    families: dict[str, cp_model.LinearExpr | int]
+    variables: StructureVariables | None = None
+    seats: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)
+    sessions: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _no_overlap_cliques(model: cp_model.CpModel, items: Sequence[tuple[cp_model.IntVar | int, int, int]], capacity: int) -> None:
+    """At every moment at most ``capacity`` of the items run.
+
+    Two half-open intervals overlap exactly when one contains the other's start, so it is
+    enough to bound, at every distinct start, the sum of the items running then. These
+    clique constraints are also much stronger in the LP relaxation than pairwise ones.
+    """
+    if len(items) <= capacity:
+        return
+    ordered = sorted(items, key=lambda item: (item[1], item[2]))
+    starts = sorted({item[1] for item in ordered})
+    active: list[tuple[cp_model.IntVar | int, int, int]] = []
+    cursor = 0
+    for moment in starts:
+        while cursor < len(ordered) and ordered[cursor][1] <= moment:
+            active.append(ordered[cursor])
+            cursor += 1
+        active = [item for item in active if item[2] > moment]
+        if len(active) > capacity:
+            variables = [item[0] for item in active if not isinstance(item[0], int)]
+            fixed = sum(item[0] for item in active if isinstance(item[0], int))
+            if variables:
+                model.add(sum(variables) <= capacity - fixed)
+
+
+def _by_day(items: Iterable[TimedItem]) -> dict[int, list[TimedItem]]:
+    days: dict[int, list[TimedItem]] = defaultdict(list)
+    for item in items:
+        days[item[1]].append(item)
+    return days
+
+
+# --------------------------------------------------------------------------- variables
+
+
+def create_structure_variables(data: ProblemData, model: cp_model.CpModel) -> StructureVariables:
+    """Create ``attend``, ``open``, ``flow`` and ``appointment`` variables, pruned by the data."""
+    attend: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
+    opened: dict[int, list[cp_model.IntVar]] = {}
+    flow: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    participant_items: list[list[TimedItem]] = [[] for _ in range(data.num_participants)]
+    therapist_items: list[list[TimedItem]] = [[] for _ in range(data.num_therapists)]
+    for k in data.candidates:
+        minutes = k.end - k.start
+        attend[k.index] = []
+        for p in k.participants:
+            var = model.new_bool_var(f"attend_p{p}_k{k.index}")
+            attend[k.index].append((int(p), var))
+            participant_items[int(p)].append((var, k.day, k.start, k.end, minutes))
+        opened[k.index] = []
+        for i, t in enumerate(k.therapists):
+            var = model.new_bool_var(f"open_k{k.index}_t{t}")
+            opened[k.index].append(var)
+            therapist_items[int(t)].append((var, k.day, k.start, k.end, minutes))
+        if not k.simple:
+            size_max = int(data.size_max[k.group_type])
+            for c, positions in enumerate(k.class_therapists):
+                for i in positions:
+                    flow[k.index, i, c] = model.new_int_var(0, min(size_max, k.class_cap[c]), f"flow_k{k.index}_i{i}_c{c}")
+    appointment: dict[int, list[tuple[AppointmentOption, cp_model.IntVar]]] = {}
+    for spec in data.appointments:
+        appointment[spec.index] = []
+        for o, option in enumerate(spec.options):
+            var = model.new_bool_var(f"appt_s{spec.index}_o{o}")
+            appointment[spec.index].append((option, var))
+            minutes = option.end - option.start
+            participant_items[spec.participant].append((var, option.day, option.start, option.end, minutes))
+            therapist_items[option.therapist].append((var, option.day, option.start, option.end, minutes))
+    return StructureVariables(attend, opened, flow, appointment, participant_items, therapist_items)
+
+
+# --------------------------------------------------------------------------- hard families
+
+
+def add_group_size(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+    """Rule 1: every session that runs has between ``size.min`` and ``size.max`` members.
+
+    Simple candidates: ``min * n <= N <= max * n`` with ``n`` sessions and ``N`` attendees
+    splits into sessions of legal size. Others are sized per therapist in :func:`add_licensure`.
+    """
+    for k in data.candidates:
+        if not k.simple:
+            continue
+        sessions = sum(v.open[k.index])
+        attendees = sum(var for _, var in v.attend[k.index])
+        model.add(attendees >= int(data.size_min[k.group_type]) * sessions)
+        model.add(attendees <= int(data.size_max[k.group_type]) * sessions)
+
+
+def add_licensure(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+    """Rules 1, 2 and 4 at mixed candidates: each member's state, dual relationships and caps.
+
+    Each class's attendees flow to therapists licensed for them; each therapist's session
+    gets between ``min`` and ``max`` people (``max`` lowered to the cap of any capped class
+    that sends someone).
+    """
+    for k in data.candidates:
+        if k.simple:
+            continue
+        size_min, size_max = int(data.size_min[k.group_type]), int(data.size_max[k.group_type])
+        members: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+        for position, (_, var) in enumerate(v.attend[k.index]):
+            members[int(k.class_of[position])].append(var)
+        for c, positions in enumerate(k.class_therapists):
+            model.add(sum(v.flow[k.index, i, c] for i in positions) == sum(members[c]))
+        for i in range(len(k.therapists)):
+            inflow = [(c, v.flow[k.index, i, c]) for c in range(len(k.class_cap)) if (k.index, i, c) in v.flow]
+            is_open = v.open[k.index][i]
+            total = sum(var for _, var in inflow)
+            model.add(total >= size_min * is_open)
+            model.add(total <= size_max * is_open)
+            for c, var in inflow:
+                cap = k.class_cap[c]
+                if cap < size_max:
+                    # has_capped = 1 when anyone of this capped class sits in the session.
+                    has_capped = model.new_bool_var(f"capped_k{k.index}_i{i}_c{c}")
+                    model.add(var <= cap * has_capped)
+                    model.add(total <= cap + (size_max - cap) * (1 - has_capped))
+
+
+def add_avoid_pairs(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+    """Rule 4: ``avoid`` pairs never share a session.
+
+    Deliberately stricter than the rule: the pair never attends the same candidate (same
+    type and start), even in two parallel sessions. That keeps participants of a class
+    interchangeable, so the structure model needs no per-session identity; the loss is at
+    most a parallel session for a few pairs, and the checker still verifies the real rule.
+    """
+    if not data.avoid_pairs:
+        return
+    avoid = set(data.avoid_pairs)
+    for k in data.candidates:
+        present = {p: var for p, var in v.attend[k.index]}
+        for p, q in avoid:
+            if p in present and q in present:
+                model.add(present[p] + present[q] <= 1)
+
+
+def add_participant_no_overlap(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+    """Rule 3: nobody is in two places at once."""
+    for items in v.participant_items:
+        _no_overlap_cliques(model, [(var, start, end) for var, _, start, end, _ in items], 1)
+
+
+def add_therapist_no_overlap(data: ProblemData, model: cp_model.CpModel, items_by_therapist: Sequence[Sequence[TimedItem]]) -> None:
+    """Rule 3: a therapist leads one session at a time and keeps ``min_break_minutes``.
+
+    Extending each session by the break turns "a break between sessions" into plain
+    non-overlap: ``[s1, e1 + b)`` and ``[s2, e2 + b)`` overlap exactly when the gap is short.
+    """
+    for t, items in enumerate(items_by_therapist):
+        pause = int(data.therapist_break[t])
+        _no_overlap_cliques(model, [(var, start, end + pause) for var, _, start, end, _ in items], 1)
+
+
+def add_participant_limits(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> dict[str, list[cp_model.IntVar]]:
+    """Rule 4: ``max_sessions_per_day``, ``days_per_week.max``, ``hours_per_week.max``.
+
+    Returns the day indicators and the shortfall variables of the program minimums
+    (level 2), which need the same per-day sums.
+    """
+    hours_short: list[cp_model.IntVar] = []
+    days_short: list[cp_model.IntVar] = []
+    for p, items in enumerate(v.participant_items):
+        if not items:
+            if data.hours_min[p] > 0:
+                hours_short.append(model.new_constant(int(data.hours_min[p])))
+            if data.days_min[p] > 0:
+                days_short.append(model.new_constant(int(data.days_min[p])))
+            continue
+        per_day = _by_day(items)
+        limit = int(data.max_sessions_per_day[p])
+        if limit != NO_LIMIT:
+            for day_items in per_day.values():
+                if len(day_items) > limit:
+                    model.add(sum(item[0] for item in day_items) <= limit)
+        total_minutes = sum(item[4] * item[0] for item in items)
+        if data.hours_max[p] != NO_LIMIT:
+            model.add(total_minutes <= int(data.hours_max[p]))
+        if data.hours_min[p] > 0:
+            short = model.new_int_var(0, int(data.hours_min[p]), f"hours_short_p{p}")
+            model.add(short >= int(data.hours_min[p]) - total_minutes)
+            hours_short.append(short)
+        days_max, days_min = int(data.days_max[p]), int(data.days_min[p])
+        if (days_max != NO_LIMIT and days_max < len(per_day)) or days_min > 0:
+            indicators = []
+            for day, day_items in per_day.items():
+                present = model.new_bool_var(f"present_p{p}_d{day}")
+                for item in day_items:
+                    model.add_implication(item[0], present)  # type: ignore[arg-type]
+                model.add(present <= sum(item[0] for item in day_items))
+                indicators.append(present)
+            if days_max != NO_LIMIT and days_max < len(per_day):
+                model.add(sum(indicators) <= days_max)
+            if days_min > 0:
+                short_days = model.new_int_var(0, days_min, f"days_short_p{p}")
+                model.add(short_days >= days_min - sum(indicators))
+                days_short.append(short_days)
+    return {"hours_shortfall": hours_short, "days_shortfall": days_short}
+
+
+def add_therapist_limits(data: ProblemData, model: cp_model.CpModel, items_by_therapist: Sequence[Sequence[TimedItem]]) -> list[cp_model.LinearExpr | int]:
+    """Rule 5: ``max_hours_per_week`` and ``max_sessions_per_day``. Returns minutes per therapist."""
+    loads: list[cp_model.LinearExpr | int] = []
+    for t, items in enumerate(items_by_therapist):
+        minutes = sum(item[4] * item[0] for item in items)
+        loads.append(minutes)
+        if data.therapist_max_minutes[t] != NO_LIMIT and items:
+            model.add(minutes <= int(data.therapist_max_minutes[t]))
+        limit = int(data.therapist_max_sessions_per_day[t])
+        if limit != NO_LIMIT:
+            for day_items in _by_day(items).values():
+                variables = [item[0] for item in day_items if not isinstance(item[0], int)]
+                fixed = sum(item[0] for item in day_items if isinstance(item[0], int))
+                if len(day_items) > limit and variables:
+                    model.add(sum(variables) <= limit - fixed)
+    return loads
+
+
+def add_concurrency(data: ProblemData, model: cp_model.CpModel, items_by_therapist: Sequence[Sequence[TimedItem]]) -> None:
+    """Rule 6: at no moment more than ``max_concurrent_sessions`` sessions (video rooms)."""
+    if data.max_concurrent == NO_LIMIT:
+        return
+    items = [(var, start, end) for therapist_items in items_by_therapist for var, _, start, end, _ in therapist_items]
+    _no_overlap_cliques(model, items, data.max_concurrent)
+
+
+def add_weekly_type_caps(data: ProblemData, model: cp_model.CpModel, sessions_of_candidate: dict[int, Sequence[cp_model.IntVar]]) -> None:
+    """Rule 6: no group type runs more than ``max_sessions_per_week`` sessions."""
+    per_type: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    for k in data.candidates:
+        per_type[k.group_type].extend(sessions_of_candidate.get(k.index, ()))
+    for g, variables in per_type.items():
+        cap = int(data.max_sessions_per_week[g])
+        if cap != NO_LIMIT and len(variables) > cap:
+            model.add(sum(variables) <= cap)
+
+
+def add_needs(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+    """Rule 7 and appointment counts: no more sessions of a type than ``needs`` asks."""
+    per_need: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
+    for k in data.candidates:
+        for p, var in v.attend[k.index]:
+            per_need[p, k.group_type].append(var)
+    for (p, g), variables in per_need.items():
+        if len(variables) > data.needs[p, g]:
+            model.add(sum(variables) <= int(data.needs[p, g]))
+    for spec in data.appointments:
+        options = v.appointment[spec.index]
+        if len(options) > spec.count:
+            model.add(sum(var for _, var in options) <= spec.count)
+
+
+# --------------------------------------------------------------------------- objective
+
+
+def coverage_expression(data: ProblemData, v: StructureVariables) -> cp_model.LinearExpr | int:
+    """Level 1: priority-weighted delivered sessions (groups and appointments)."""
+    terms: list[cp_model.LinearExpr] = []
+    for k in data.candidates:
+        terms.extend(int(data.priority[p]) * var for p, var in v.attend[k.index])
+    for spec in data.appointments:
+        weight = int(data.priority[spec.participant])
+        terms.extend(weight * var for _, var in v.appointment[spec.index])
+    return sum(terms) if terms else 0
+
+
+def program_minimums(weights: ObjectiveWeights, shortfalls: dict[str, list[cp_model.IntVar]]) -> dict[str, cp_model.LinearExpr | int]:
+    """Level 2 families, in minutes-equivalent: hours below the minimum, days below the minimum."""
+    return {
+        "hours_shortfall": weights.hours_shortfall * sum(shortfalls["hours_shortfall"]),
+        "days_shortfall": weights.days_shortfall * 60 * sum(shortfalls["days_shortfall"]),
+    }
+
+
+def build_structure_model(data: ProblemData) -> BuiltModel:
+    """The structure model of stages 1 and 2, every hard family applied."""
+    model = cp_model.CpModel()
+    v = create_structure_variables(data, model)
+    add_group_size(data, model, v)  # rule 1
+    add_licensure(data, model, v)  # rules 1, 2, 4 at mixed candidates
+    add_participant_no_overlap(data, model, v)  # rule 3
+    add_therapist_no_overlap(data, model, v.therapist_items)  # rule 3
+    add_avoid_pairs(data, model, v)  # rule 4
+    shortfalls = add_participant_limits(data, model, v)  # rule 4 (+ level-2 shortfalls)
+    add_therapist_limits(data, model, v.therapist_items)  # rule 5
+    add_concurrency(data, model, v.therapist_items)  # rule 6
+    add_weekly_type_caps(data, model, v.open)  # rule 6
+    add_needs(data, model, v)  # rule 7
+    families = program_minimums(data.scenario.objective, shortfalls)
+    levels: dict[str, cp_model.LinearExpr | int] = {
+        "coverage": coverage_expression(data, v),
+        "minimums": sum(families.values()),
+    }
+    return BuiltModel(model, levels, families, variables=v)
+
+
+# --------------------------------------------------------------------------- assignment model
+
+
+@dataclass(frozen=True)
+class FixedAppointment:
+    """An appointment held fixed in the assignment stage."""
+
+    spec: int
+    option: AppointmentOption
+
+
+def build_assignment_model(
+    data: ProblemData,
+    attendees: dict[int, list[int]],
+    appointments: Sequence[FixedAppointment],
+) -> BuiltModel:
+    """Stage 3: name each session's therapist and members, with who-attends-what held.
+
+    ``attendees[k]`` lists the participants at candidate ``k``. Quality (level 3) is
+    weighted above cost (level 4) by more than the largest possible cost, so no cost saving
+    ever buys a unit of quality.
+    """
+    model = cp_model.CpModel()
+    weights = data.scenario.objective
+    seats: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    sessions: dict[tuple[int, int], cp_model.IntVar] = {}
+    therapist_items: list[list[TimedItem]] = [[] for _ in range(data.num_therapists)]
+    for fixed in appointments:
+        option = fixed.option
+        therapist_items[option.therapist].append((1, option.day, option.start, option.end, option.end - option.start))
+
+    sessions_of_candidate: dict[int, list[cp_model.IntVar]] = {}
+    continuity: dict[tuple[int, int, int], cp_model.IntVar] = {}
+    non_preferred: list[cp_model.IntVar] = []
+    for k_index, people in attendees.items():
+        if not people:
+            continue
+        k: GroupCandidate = data.candidates[k_index]
+        size_min, size_max = int(data.size_min[k.group_type]), int(data.size_max[k.group_type])
+        position_of = {int(p): position for position, p in enumerate(k.participants)}
+        sessions_of_candidate[k_index] = []
+        seats_of_session: dict[int, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
+        for i, t in enumerate(k.therapists):
+            is_open = model.new_bool_var(f"session_k{k_index}_t{t}")
+            sessions[k_index, i] = is_open
+            sessions_of_candidate[k_index].append(is_open)
+            therapist_items[int(t)].append((is_open, k.day, k.start, k.end, k.end - k.start))
+        for p in people:
+            position = position_of[p]
+            choices = []
+            for i in k.class_therapists[int(k.class_of[position])]:
+                seat = model.new_bool_var(f"seat_p{p}_k{k_index}_i{i}")
+                seats[p, k_index, i] = seat
+                model.add_implication(seat, sessions[k_index, i])
+                seats_of_session[i].append((p, seat))
+                choices.append(seat)
+                t = int(k.therapists[i])
+                key = (p, k.group_type, t)
+                if key not in continuity:
+                    continuity[key] = model.new_bool_var(f"sees_p{p}_g{k.group_type}_t{t}")
+                model.add_implication(seat, continuity[key])
+                if data.preferred[p] and t not in data.preferred[p]:
+                    non_preferred.append(seat)
+            model.add_exactly_one(choices)
+        for i, members in seats_of_session.items():
+            total = sum(seat for _, seat in members)
+            model.add(total >= size_min * sessions[k_index, i])
+            model.add(total <= size_max * sessions[k_index, i])
+            for p, seat in members:
+                cap = int(data.group_size_cap[p])
+                if cap != NO_LIMIT and cap < size_max:
+                    model.add(total <= cap).only_enforce_if(seat)
+        for i in range(len(k.therapists)):
+            if i not in seats_of_session:
+                model.add(sessions[k_index, i] == 0)
+
+    add_therapist_no_overlap(data, model, therapist_items)
+    loads = add_therapist_limits(data, model, therapist_items)
+    add_concurrency(data, model, therapist_items)
+    add_weekly_type_caps(data, model, sessions_of_candidate)
+
+    for fixed in appointments:
+        spec = data.appointments[fixed.spec]
+        preferred = data.preferred[spec.participant]
+        if preferred and fixed.option.therapist not in preferred:
+            non_preferred.append(model.new_constant(1))
+
+    horizon = sum(int(data.duration[data.candidates[k].group_type]) * len(data.candidates[k].therapists) for k in sessions_of_candidate)
+    horizon += sum(f.option.end - f.option.start for f in appointments)
+    busiest = model.new_int_var(0, max(horizon, 0), "busiest_therapist_minutes")
+    for load in loads:
+        model.add(busiest >= load)
+    # Each (participant, group type) needs one therapist; every further one is a break in continuity.
+    pairs = len({(p, g) for p, g, _ in continuity})
+    extra_therapists = (sum(continuity.values()) - pairs) if continuity else 0
+    families: dict[str, cp_model.LinearExpr | int] = {
+        "continuity": weights.continuity * 60 * extra_therapists,
+        "preferred_therapist": weights.preferred_therapist * 60 * sum(non_preferred),
+        "load_balance": weights.load_balance * busiest,
+        "sessions": weights.sessions * 60 * (sum(sessions.values()) + len(appointments)),
+        "therapist_hours": weights.therapist_hours * (sum(loads) if loads else 0),
+    }
+    quality = families["continuity"] + families["preferred_therapist"] + families["load_balance"]
+    cost = families["sessions"] + families["therapist_hours"]
+    # Strict order: one unit of quality outweighs the largest cost any schedule can have.
+    cost_bound = weights.sessions * 60 * (len(sessions) + len(appointments)) + weights.therapist_hours * horizon
+    model.minimize((cost_bound + 1) * quality + cost)
+    return BuiltModel(model, {"quality": quality, "cost": cost}, families, seats=seats, sessions=sessions)

@@ -1,0 +1,454 @@
+"""``solve(scenario, params) -> Result``: the staged, strictly lexicographic solve.
+
+Stages (see ``docs/model.md``):
+
+1. maximize level 1 (priority-weighted delivered sessions) on the structure model, hinted
+   with the greedy schedule made complete (every auxiliary variable too);
+2. with level 1 held at the value found, minimize level 2 (hours and days below the
+   program minimums);
+3. with who-attends-what held, name each session's therapist and members, minimizing
+   level 3 (continuity, preferred therapists, balanced load) and then level 4 (sessions,
+   therapist hours) in one objective whose weights keep the order strict.
+
+Each stage starts from the previous stage's schedule, so a stage cut short by the time
+limit or a stop request never makes the schedule worse, and the greedy schedule is the floor.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import ortools
+from ortools.sat.python import cp_model
+
+from models.scenario import Scenario
+from optimizer.data import ProblemData, build_problem_data
+from optimizer.greedy import Solution, greedy_solution
+from optimizer.model import (
+    BuiltModel,
+    FixedAppointment,
+    build_assignment_model,
+    build_structure_model,
+)
+from optimizer.reasons import reason_finder
+from optimizer.result import Progress, Result, SolveParams, SolveStatus, StopFlag
+from optimizer.schedule import build_schedule
+
+ProgressCallback = Callable[[Progress], None]
+
+_SHARE_STAGE_1 = 0.6  # of the time limit; the rest is split between stages 2 and 3
+
+
+class _Clock:
+    def __init__(self, params: SolveParams) -> None:
+        self.start = time.perf_counter()
+        self.params = params
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def remaining(self) -> float:
+        return max(0.0, self.params.time_limit - self.elapsed())
+
+
+class _Reporter(cp_model.CpSolverSolutionCallback):
+    """Sends a :class:`Progress` at every improved solution of a stage."""
+
+    def __init__(self, stage: str, clock: _Clock, callback: ProgressCallback | None, level_one: Callable[[cp_model.CpSolverSolutionCallback], tuple[float, float | None]], counts: Callable[[cp_model.CpSolverSolutionCallback], tuple[int, int]], needed: int) -> None:
+        super().__init__()
+        self.stage, self.clock, self.callback = stage, clock, callback
+        self.level_one, self.counts, self.needed = level_one, counts, needed
+        self.first_solution: float | None = None
+
+    def on_solution_callback(self) -> None:
+        if self.first_solution is None:
+            self.first_solution = self.clock.elapsed()
+        if self.callback is None:
+            return
+        objective, bound = self.level_one(self)
+        sessions, delivered = self.counts(self)
+        self.callback(Progress(self.stage, round(self.clock.elapsed(), 3), objective, bound, _gap(objective, bound), sessions, delivered, self.needed))
+
+
+def _gap(objective: float | None, bound: float | None) -> float | None:
+    if objective is None or bound is None:
+        return None
+    if bound <= 0:
+        return 0.0
+    return max(0.0, (bound - objective) / bound)
+
+
+def _solver(params: SolveParams, seconds: float, workers: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = params.seed
+    solver.parameters.log_search_progress = params.log
+    # Probing is expensive in presolve on these models and rarely pays (measured: docs/model.md).
+    solver.parameters.cp_model_probing_level = 0
+    if params.deterministic:
+        solver.parameters.interleave_search = True
+        solver.parameters.max_deterministic_time = max(0.05, seconds)
+        solver.parameters.max_time_in_seconds = max(60.0, 20 * seconds)
+    else:
+        solver.parameters.max_time_in_seconds = max(0.05, seconds)
+    return solver
+
+
+def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _Reporter, stop: StopFlag | None) -> cp_model.CpSolverStatus:
+    """Solve, stopping promptly when ``stop`` is set (CP-SAT's stop_search from a watcher)."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.wait(0.1):
+            if stop is not None and stop.is_set():
+                solver.stop_search()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True) if stop is not None else None
+    if watcher is not None:
+        watcher.start()
+    try:
+        return solver.solve(model, reporter)
+    finally:
+        done.set()
+        if watcher is not None:
+            watcher.join()
+
+
+def _all_variables(model: cp_model.CpModel) -> list[cp_model.IntVar]:
+    return [model.get_int_var_from_proto_index(i) for i in range(len(model.proto.variables))]
+
+
+def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:
+    model.clear_hints()
+    for var, value in zip(_all_variables(model), values, strict=True):
+        model.add_hint(var, value)
+
+
+def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: float) -> list[int] | None:
+    """Values of *every* variable extending ``primary`` (var index -> value), or None.
+
+    A hint of the main decisions only leaves CP-SAT to rediscover day indicators,
+    shortfalls and flows, and measured worse than no hint at scale; fixing the main
+    decisions in a copy and solving it (propagation does nearly all the work) gives a
+    complete, feasible hint.
+    """
+    copy = model.clone()
+    copy.clear_hints()
+    copy.clear_objective()
+    for index, value in primary.items():
+        copy.add(copy.get_int_var_from_proto_index(index) == value)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.max_time_in_seconds = max(0.5, seconds)
+    status = solver.solve(copy)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return [int(solver.value(var)) for var in _all_variables(copy)]
+
+
+def _structure_primary(data: ProblemData, built: BuiltModel, solution: Solution) -> dict[int, int]:
+    """Main decision values of the structure model for a solution."""
+    v = built.variables
+    assert v is not None
+    values: dict[int, int] = {}
+    attending: dict[int, set[int]] = defaultdict(set)
+    open_positions: dict[int, set[int]] = defaultdict(set)
+    flows: dict[tuple[int, int, int], int] = defaultdict(int)
+    for k_index, i, people in solution.groups:
+        k = data.candidates[k_index]
+        attending[k_index].update(people)
+        open_positions[k_index].add(i)
+        position_of = {int(p): position for position, p in enumerate(k.participants)}
+        for p in people:
+            flows[k_index, i, int(k.class_of[position_of[p]])] += 1
+    for k in data.candidates:
+        for p, var in v.attend[k.index]:
+            values[var.index] = int(p in attending[k.index])
+        for i, var in enumerate(v.open[k.index]):
+            values[var.index] = int(i in open_positions[k.index])
+    for key, var in v.flow.items():
+        values[var.index] = flows.get(key, 0)
+    chosen = defaultdict(list)
+    for spec_index, option in solution.appointments:
+        chosen[spec_index].append(option)
+    for spec in data.appointments:
+        for option, var in v.appointment[spec.index]:
+            values[var.index] = int(option in chosen[spec.index])
+    return values
+
+
+def _structure_solution(data: ProblemData, built: BuiltModel, value: Callable[[cp_model.IntVar], int]) -> Solution:
+    """Split a structure-model solution into named sessions (always legal: see docs/model.md)."""
+    v = built.variables
+    assert v is not None
+    solution = Solution()
+    for k in data.candidates:
+        people = [p for p, var in v.attend[k.index] if value(var)]
+        open_positions = [i for i, var in enumerate(v.open[k.index]) if value(var)]
+        if not people or not open_positions:
+            continue
+        if k.simple:
+            # min*n <= N <= max*n: deal the people out as evenly as possible.
+            size = len(people)
+            n = len(open_positions)
+            base, extra = divmod(size, n)
+            cursor = 0
+            for j, i in enumerate(open_positions):
+                take = base + (1 if j < extra else 0)
+                solution.groups.append((k.index, i, people[cursor : cursor + take]))
+                cursor += take
+        else:
+            position_of = {int(p): position for position, p in enumerate(k.participants)}
+            pool: dict[int, list[int]] = defaultdict(list)
+            for p in people:
+                pool[int(k.class_of[position_of[p]])].append(p)
+            members: dict[int, list[int]] = defaultdict(list)
+            for (k_index, i, c), var in v.flow.items():
+                if k_index != k.index:
+                    continue
+                count = value(var)
+                members[i].extend(pool[c][:count])
+                pool[c] = pool[c][count:]
+            for i in open_positions:
+                if members[i]:
+                    solution.groups.append((k.index, i, members[i]))
+    for spec in data.appointments:
+        for option, var in v.appointment[spec.index]:
+            if value(var):
+                solution.appointments.append((spec.index, option))
+    return solution
+
+
+def _weighted(data: ProblemData, solution: Solution) -> int:
+    total = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
+    return total + sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
+
+
+def counting_bound(data: ProblemData) -> int:
+    """A level-1 bound by counting: no participant gets more of a type than it has places.
+
+    For each participant and group type, at most ``min(need, candidates on distinct
+    non-overlapping starts)``; for each appointment, ``count`` only if it has an option.
+    It is often tighter than the LP bound where windows are narrow.
+    """
+    total = 0
+    per_need: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
+    for k in data.candidates:
+        for p in k.participants:
+            per_need[int(p), k.group_type].append((k.start, k.end))
+    limit = data.max_sessions_per_day
+    for (p, g), intervals in per_need.items():
+        # Greedy interval scheduling gives the most disjoint sessions this person could sit.
+        chosen, last_end = 0, -1
+        per_day: dict[int, int] = defaultdict(int)
+        for start, end in sorted(intervals, key=lambda iv: iv[1]):
+            day = start // 1440
+            if start >= last_end and (limit[p] < 0 or per_day[day] < limit[p]):
+                chosen += 1
+                per_day[day] += 1
+                last_end = end
+        total += int(data.priority[p]) * min(int(data.needs[p, g]), chosen)
+    for spec in data.appointments:
+        if spec.options:
+            total += int(data.priority[spec.participant]) * min(spec.count, len({(o.day, o.start) for o in spec.options}))
+    return total
+
+
+def solve(
+    scenario: Scenario,
+    params: SolveParams | None = None,
+    *,
+    on_progress: ProgressCallback | None = None,
+    stop: StopFlag | None = None,
+    scenario_sha256: str | None = None,
+) -> Result:
+    """Find the best weekly schedule of a validated scenario.
+
+    Parameters
+    ----------
+    scenario
+        A valid scenario (:func:`models.load_scenario`).
+    params
+        Time limit, gap, workers, seed, determinism; defaults to :class:`SolveParams`.
+    on_progress
+        Called at each improved schedule with a :class:`Progress`.
+    stop
+        Anything with ``is_set()``; when set, the search stops promptly and the best
+        schedule found so far is returned.
+    scenario_sha256
+        Written to the schedule's ``scenario.sha256`` (the sha256 of the scenario file).
+
+    Returns
+    -------
+    Result
+        Always with a schedule (the empty schedule obeys every rule, and the greedy one is
+        the floor): status ``optimal`` when level 1 is proven optimal, else ``feasible``.
+    """
+    params = params or SolveParams()
+    clock = _Clock(params)
+    workers = params.resolved_workers()
+    data = build_problem_data(scenario)
+    greedy = greedy_solution(data)
+    structure = build_structure_model(data)
+    build_seconds = clock.elapsed()
+    messages: list[str] = []
+    v = structure.variables
+    assert v is not None
+    needed = data.needed_sessions()
+    bound_by_counting = counting_bound(data)
+
+    coverage = structure.levels["coverage"]
+    structure.model.maximize(coverage)
+    hint = _complete_hint(structure.model, _structure_primary(data, structure, greedy), min(10.0, params.time_limit / 4))
+    if hint is not None:
+        _hint_all(structure.model, hint)
+    else:  # pragma: no cover - the greedy schedule always obeys the model
+        messages.append("the greedy schedule could not be completed into a hint")
+
+    all_x = [var for k in data.candidates for _, var in v.attend[k.index]]
+    all_a = [var for spec in data.appointments for _, var in v.appointment[spec.index]]
+    all_open = [var for k in data.candidates for var in v.open[k.index]]
+
+    def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
+        sessions = sum(callback.value(var) for var in all_open) + sum(callback.value(var) for var in all_a)
+        return int(sessions), int(sum(callback.value(var) for var in all_x) + sum(callback.value(var) for var in all_a))
+
+    def level_one_stage1(callback: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
+        return float(callback.objective_value), float(min(callback.best_objective_bound, bound_by_counting))
+
+    # ---- stage 1: coverage
+    solution = greedy
+    status = SolveStatus.FEASIBLE
+    best_bound: float = float(bound_by_counting)
+    stage1_limit = (params.time_limit - clock.elapsed()) * _SHARE_STAGE_1 if not params.deterministic else params.time_limit * _SHARE_STAGE_1
+    solver = _solver(params, stage1_limit, workers)
+    solver.parameters.relative_gap_limit = params.relative_gap
+    reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
+    result_status = _run(solver, structure.model, reporter, stop)
+    first_solution = reporter.first_solution
+    coverage_value = _weighted(data, greedy)
+    if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)))
+        if _weighted(data, candidate) >= coverage_value:
+            solution, coverage_value = candidate, _weighted(data, candidate)
+        best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
+        if result_status == cp_model.OPTIMAL:
+            status = SolveStatus.OPTIMAL
+            best_bound = float(coverage_value)
+        stage_values = [int(solver.value(var)) for var in _all_variables(structure.model)]
+    else:
+        messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
+        stage_values = hint or []
+        best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6)) if solver.best_objective_bound else best_bound
+    if coverage_value >= best_bound:
+        status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
+    levels: dict[str, float] = {"coverage": float(coverage_value)}
+    breakdown: dict[str, float] = {}
+    stopped = stop is not None and stop.is_set()
+
+    # ---- stage 2: program minimums, coverage held
+    minimum_value = int(solver.value(structure.levels["minimums"])) if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+    if stage_values and not stopped and (minimum_value is None or minimum_value > 0) and clock.remaining() > 0.2:
+        structure.model.add(coverage >= coverage_value)
+        structure.model.minimize(structure.levels["minimums"])
+        _hint_all(structure.model, stage_values)
+        seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
+        solver2 = _solver(params, seconds, workers)
+        fixed_bound = best_bound
+        reporter2 = _Reporter("minimums", clock, on_progress, lambda _cb: (float(coverage_value), float(fixed_bound)), counts, needed)
+        status2 = _run(solver2, structure.model, reporter2, stop)
+        if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solution = _structure_solution(data, structure, lambda var: int(solver2.value(var)))
+            for name, expr in structure.families.items():
+                breakdown[name] = float(solver2.value(expr))
+        stopped = stop is not None and stop.is_set()
+    elif result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        for name, expr in structure.families.items():
+            breakdown[name] = float(solver.value(expr))
+    levels["minimums"] = sum(breakdown.get(name, 0.0) for name in structure.families)
+
+    # ---- stage 3: therapists and members named; quality, then cost
+    if not stopped and clock.remaining() > 0.2 and solution.groups:
+        fixed = [FixedAppointment(s, option) for s, option in solution.appointments]
+        assignment = build_assignment_model(data, solution.attendees(), fixed)
+        seat_hint: dict[int, int] = {}
+        in_session = {(k, i, p) for k, i, people in solution.groups for p in people}
+        open_now = {(k, i) for k, i, _ in solution.groups}
+        for (p, k, i), var in assignment.seats.items():
+            seat_hint[var.index] = int((k, i, p) in in_session)
+        for (k, i), var in assignment.sessions.items():
+            seat_hint[var.index] = int((k, i) in open_now)
+        completed = _complete_hint(assignment.model, seat_hint, min(5.0, clock.remaining() / 4))
+        if completed is not None:
+            _hint_all(assignment.model, completed)
+        seconds = clock.remaining() if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
+        solver3 = _solver(params, seconds, workers)
+        fixed_bound = best_bound
+        reporter3 = _Reporter("quality", clock, on_progress, lambda _cb: (float(coverage_value), float(fixed_bound)), lambda _cb: (len(solution.groups) + len(solution.appointments), sum(len(g[2]) for g in solution.groups) + len(solution.appointments)), needed)
+        status3 = _run(solver3, assignment.model, reporter3, stop)
+        if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+            for (p, k, i), var in assignment.seats.items():
+                if solver3.value(var):
+                    groups[k, i].append(p)
+            solution = Solution(groups=[(k, i, sorted(people)) for (k, i), people in sorted(groups.items())], appointments=solution.appointments)
+            for name, expr in assignment.families.items():
+                breakdown[name] = float(solver3.value(expr))
+            levels["quality"] = float(solver3.value(assignment.levels["quality"]))
+            levels["cost"] = float(solver3.value(assignment.levels["cost"]))
+        else:
+            messages.append(f"stage 3 ended {solver3.status_name(status3)}; sessions keep the stage-2 assignment")
+
+    if stop is not None and stop.is_set():
+        messages.append("stopped on request; the best schedule so far is returned")
+    wall = clock.elapsed()
+    objective = float(_weighted(data, solution))
+    gap = _gap(objective, best_bound)
+    schedule = build_schedule(
+        data,
+        solution,
+        status=status.value,  # type: ignore[arg-type]
+        scenario_sha256=scenario_sha256,
+        reasons=reason_finder(data, solution),
+        solver_fields={
+            "objective": objective,
+            "best_bound": float(best_bound),
+            "gap": round(gap, 6) if gap is not None else None,
+            "wall_seconds": round(wall, 3),
+            "seed": params.seed,
+            "build_seconds": round(build_seconds, 3),
+            "time_limit": params.time_limit,
+            "workers": workers,
+            "deterministic": params.deterministic,
+            "ortools_version": ortools.__version__,
+            "levels": levels,
+            "breakdown": breakdown,
+        },
+    )
+    if params.deterministic:
+        # Wall times differ run to run; a deterministic schedule must be byte-identical.
+        schedule.solver.wall_seconds = None
+        schedule.solver.build_seconds = None  # type: ignore[attr-defined]
+    return Result(
+        status=status,
+        schedule=schedule,
+        objective=objective,
+        best_bound=float(best_bound),
+        gap=gap,
+        levels=levels,
+        breakdown=breakdown,
+        wall_seconds=wall,
+        build_seconds=build_seconds,
+        first_solution_seconds=first_solution,
+        seed=params.seed,
+        ortools_version=ortools.__version__,
+        messages=messages,
+    )
+
+
+__all__ = ["counting_bound", "solve"]
