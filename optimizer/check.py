@@ -290,7 +290,8 @@ class _Checker:
                 if len(session.participants) != 1:
                     self.add(
                         0, "appointment_participants",
-                        f"{where}: a {session.kind} appointment lists {len(session.participants)} participants instead of exactly one",
+                        f"{where}: a {session.kind} appointment lists {len(session.participants)} participants "
+                        f"({', '.join(session.participants) or 'none'}) instead of exactly one",
                         session,
                     )
                 self.appointment_sessions.append((order, session))
@@ -669,7 +670,7 @@ class _Checker:
         first over the pairs that satisfy everything (therapist, duration, the spec's own
         availability): the appointments are valid iff that matching covers every session.
         Sessions left over are then matched over the pairs that break only availability,
-        so each session is reported for the one rule it really breaks.
+        so that a session only its spec's own availability rules out is reported as such.
         """
         by_need: dict[tuple[str, str], list[_Timed]] = defaultdict(list)
         for order, session in self.appointment_sessions:
