@@ -67,7 +67,7 @@ class _Sheet:
         self.row += 1
 
     def write(self, row: int, column: int, value: Cell, cell_format: Format | None = None) -> None:
-        if value is None:
+        if value is None or value == "":
             self.sheet.write_blank(row, column, None, cell_format)
             return
         if isinstance(value, int | float) and not isinstance(value, bool):
