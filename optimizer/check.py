@@ -851,20 +851,21 @@ class _Checker:
             ident, need = key
             if claimed.get(key, 0) != real.get(key, 0):
                 self.warnings.append(
-                    f"unmet: the schedule lists {ident} missing {claimed.get(key, 0)} {need}, "
-                    f"but {real.get(key, 0)} {'is' if real.get(key, 0) == 1 else 'are'} really missing"
+                    f"unmet: the schedule lists {claimed.get(key, 0)} {need} missing for {ident}; "
+                    f"recomputed from the sessions: {real.get(key, 0)}"
                 )
         objective = self.schedule.solver.objective
         if objective is not None and abs(objective - levels["coverage"]) > 1e-6:
             self.warnings.append(
-                f"solver.objective is {objective:g}, but the schedule delivers a priority-weighted coverage of {levels['coverage']:g}"
+                f"solver.objective is {objective:g}; recomputed from the sessions, the priority-weighted "
+                f"coverage is {levels['coverage']:g}"
             )
         for figure, value in summary.items():
             written = self.schedule.summary.get(figure)
             if isinstance(written, bool) or not isinstance(written, int | float):
                 continue
             if abs(float(written) - float(value)) > _SUMMARY_TOLERANCE:
-                self.warnings.append(f"summary.{figure} is {written:g}, but the schedule gives {value:g}")
+                self.warnings.append(f"summary.{figure} is {written:g}; recomputed from the sessions: {value:g}")
 
     def run(self) -> None:
         # check_form first: every other family works from the sessions it classified and timed.
