@@ -70,6 +70,8 @@ def parse_text(text: str, fmt: Format, file: str | None = None) -> object:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = error.problem or error.context or "syntax error"
+        # ruamel quotes both values of a duplicate key: they may be personal data (a name).
+        problem = re.sub(r" with value .*", "", problem, flags=re.DOTALL)
         raise InvalidDocument(file, [Issue(where, f"not valid YAML: {problem}", "error", file)]) from None
     except YAMLError as error:
         raise InvalidDocument(file, [Issue("", f"not valid YAML: {type(error).__name__}", "error", file)]) from None
