@@ -1,0 +1,269 @@
+"""The time model (``models/clock.py``), with every answer derived by hand in a comment.
+
+Program minutes of the week are ``day_index * 1440 + minute_of_day`` on the wall clock of the
+program's time zone, Monday of ``week_start`` being day 0. Useful offsets (UTC):
+New York EST -5 / EDT -4, Chicago CST -6 / CDT -5, Phoenix MST -7 all year,
+Los Angeles PST -8, London GMT +0 / BST +1.
+2026 changes: US DST starts Sun 2026-03-08 and ends Sun 2026-11-01 (02:00 local);
+UK summer time ends Sun 2026-10-25 (02:00 BST -> 01:00 GMT).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+
+from models.clock import (
+    MINUTES_PER_WEEK,
+    WeekClock,
+    covers,
+    format_time,
+    intersect_intervals,
+    intervals_to_mask,
+    is_valid_timezone,
+    mask_covers,
+    mask_prefix,
+    merge_intervals,
+    parse_time,
+    parse_window,
+)
+
+NEW_YORK = "America/New_York"
+DAY = 1440
+
+# --------------------------------------------------------------------------- text forms
+
+
+@pytest.mark.parametrize(("text", "minutes"), [("00:00", 0), ("08:30", 510), ("23:59", 1439), ("12:05", 725)])
+def test_parse_time(text: str, minutes: int) -> None:
+    assert parse_time(text) == minutes
+
+
+@pytest.mark.parametrize("text", ["9:00", "24:00", "12:60", "12.30", "1230", " 12:30", "", "noon"])
+def test_parse_time_rejects(text: str) -> None:
+    with pytest.raises(ValueError, match=r"is not a time of the form HH:MM \(00:00 to 23:59\)"):
+        parse_time(text)
+
+
+def test_parse_time_rejects_non_strings() -> None:
+    # YAML 1.1 would have turned 10:30 into 630: an integer is never a time.
+    with pytest.raises(ValueError, match="630 is not a time"):
+        parse_time(630)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "interval"),
+    [
+        ("08:00-12:00", (480, 720)),
+        ("20:00-24:00", (1200, 1440)),  # 24:00 closes the day
+        ("00:00-24:00", (0, 1440)),
+        ("23:59-24:00", (1439, 1440)),
+    ],
+)
+def test_parse_window(text: str, interval: tuple[int, int]) -> None:
+    assert parse_window(text) == interval
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("22:00-02:00", r"window '22:00-02:00' ends before or when it starts \(windows never cross midnight\)"),
+        ("12:00-12:00", r"window '12:00-12:00' ends before or when it starts"),
+        ("24:00-24:00", r"'24:00-24:00' has a time past 24:00"),
+        ("20:00-24:30", r"'20:00-24:30' has a time past 24:00"),
+        ("20:00-25:00", r"'20:00-25:00' is not a window of the form HH:MM-HH:MM"),
+        ("8:00-12:00", r"is not a window of the form HH:MM-HH:MM"),
+        ("08:00 - 12:00", r"is not a window of the form"),
+        ("08:00", r"is not a window of the form"),
+    ],
+)
+def test_parse_window_rejects(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_window(text)
+
+
+@pytest.mark.parametrize(("minutes", "text"), [(0, "00:00"), (605, "10:05"), (1439, "23:59"), (1440, "24:00")])
+def test_format_time(minutes: int, text: str) -> None:
+    assert format_time(minutes) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("America/Phoenix", True),
+        ("Europe/London", True),
+        ("UTC", True),
+        ("America/NewYork", False),
+        ("Mars/Olympus_Mons", False),
+        ("", False),
+        ("../zoneinfo/UTC", False),
+        ("/usr/share/zoneinfo/UTC", False),
+    ],
+)
+def test_is_valid_timezone(name: str, valid: bool) -> None:
+    assert is_valid_timezone(name) is valid
+
+
+# --------------------------------------------------------------------------- interval arithmetic
+
+
+def test_touching_intervals_join() -> None:
+    # 08:00-12:00 and 12:00-17:00 are one window 08:00-17:00.
+    assert merge_intervals([(720, 1020), (480, 720)]) == [(480, 1020)]
+
+
+def test_merge_keeps_gaps_and_drops_empty_intervals() -> None:
+    assert merge_intervals([(600, 700), (100, 200), (150, 250), (300, 300), (400, 350)]) == [(100, 250), (600, 700)]
+
+
+def test_intersect_intervals() -> None:
+    therapist = [(480, 720), (780, 1020)]  # 08:00-12:00, 13:00-17:00
+    participant = [(660, 840)]  # 11:00-14:00
+    assert intersect_intervals(therapist, participant) == [(660, 720), (780, 840)]
+    assert intersect_intervals(therapist, [(720, 780)]) == []  # touching is not overlapping
+
+
+def test_windows_that_touch_cover_a_session_across_the_seam() -> None:
+    # The contract's example: 08:00-12:00 and 12:00-17:00 cover an 11:00-13:00 session.
+    assert covers([(480, 720), (720, 1020)], 660, 780)
+    # With a half-hour gap they do not.
+    assert not covers([(480, 720), (750, 1020)], 660, 780)
+    assert covers([(480, 720)], 480, 720)  # end exclusive: exactly the window
+    assert not covers([(480, 720)], 480, 721)
+
+
+def test_minute_masks() -> None:
+    mask = intervals_to_mask([(2, 5), (8, 12)], horizon=10)  # (8, 12) is clipped to the horizon
+    assert mask.tolist() == [False, False, True, True, True, False, False, False, True, True]
+    prefix = mask_prefix(mask)
+    assert prefix.dtype == np.int32 and prefix.tolist()[-1] == 5
+    assert mask_covers(prefix, 2, 5)
+    assert not mask_covers(prefix, 1, 5)
+    assert not mask_covers(prefix, 3, 3)  # an empty span is never "covered"
+    assert not mask_covers(prefix, -1, 2)
+    assert mask_covers(prefix, 8, 10)
+    assert not mask_covers(prefix, 8, 11)  # past the horizon
+
+
+# --------------------------------------------------------------------------- the week clock
+
+
+def test_dates_of_the_week() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 10, 26))
+    assert clock.date_of("mon") == date(2026, 10, 26)
+    assert clock.date_of(6) == date(2026, 11, 1)
+    assert clock.date_of("sun") == date(2026, 11, 1)
+
+
+def test_program_clock_is_the_identity() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 12, 7))
+    # tue 18:00 program time = 1 * 1440 + 1080.
+    assert clock.to_program_minute("tue", 1080, None) == 2520
+    assert clock.to_program_minute("tue", 1080, NEW_YORK) == 2520
+
+
+def test_london_person_in_the_week_between_the_uk_and_us_changes() -> None:
+    """Week of Mon 2026-10-26: London is already on GMT, New York still on EDT until Sunday."""
+    clock = WeekClock(NEW_YORK, date(2026, 10, 26))
+    # Mon 18:00 GMT = 18:00 UTC = 14:00 EDT (UTC-4): 0 * 1440 + 840.
+    assert clock.to_program_minute("mon", 18 * 60, "Europe/London") == 840
+    # Sun 2026-11-01 18:00 GMT = 18:00 UTC = 13:00 EST (UTC-5, after the US change): 6 * 1440 + 780.
+    assert clock.to_program_minute("sun", 18 * 60, "Europe/London") == 6 * DAY + 780
+    # The same wall time converts differently across the week.
+    assert clock.windows_to_program({"mon": ["18:00-19:00"], "sun": ["18:00-19:00"]}, "Europe/London") == [
+        (840, 900),
+        (6 * DAY + 780, 6 * DAY + 840),
+    ]
+
+
+def test_london_person_the_week_before() -> None:
+    # Mon 2026-10-19 18:00 BST (UTC+1) = 17:00 UTC = 13:00 EDT: 780, an hour earlier than a week later.
+    clock = WeekClock(NEW_YORK, date(2026, 10, 19))
+    assert clock.to_program_minute("mon", 18 * 60, "Europe/London") == 780
+
+
+def test_the_25_hour_london_sunday() -> None:
+    """Sun 2026-10-25 in London has 25 hours: 00:00-24:00 there is 1500 program minutes."""
+    clock = WeekClock(NEW_YORK, date(2026, 10, 19))
+    # Start: Sun 00:00 BST = Sat 2026-10-24 23:00 UTC = Sat 19:00 EDT: 5 * 1440 + 1140 = 8340.
+    # End: Mon 2026-10-26 00:00 GMT = 00:00 UTC = Sun 20:00 EDT: 6 * 1440 + 1200 = 9840.
+    assert clock.windows_to_program({"sun": ["00:00-24:00"]}, "Europe/London") == [(8340, 9840)]
+    assert 9840 - 8340 == 25 * 60
+
+
+def test_phoenix_in_the_us_spring_forward_week() -> None:
+    """Week of Mon 2026-03-02: New York springs forward on Sunday 03-08, Phoenix never does."""
+    clock = WeekClock(NEW_YORK, date(2026, 3, 2))
+    # Mon 17:00 MST (UTC-7) = Tue 00:00 UTC = Mon 19:00 EST (UTC-5): 1140.
+    assert clock.to_program_minute("mon", 17 * 60, "America/Phoenix") == 1140
+    # Sun 03-08 17:00 MST = Mon 00:00 UTC = Sun 20:00 EDT (UTC-4): 6 * 1440 + 1200 = 9840.
+    assert clock.to_program_minute("sun", 17 * 60, "America/Phoenix") == 9840
+
+
+@pytest.mark.parametrize(
+    ("week_start", "expected"),
+    [
+        # Summer: Wed 09:00-17:00 MST = 16:00-24:00 UTC = 12:00-20:00 EDT (3 hours ahead).
+        (date(2026, 7, 6), [(2 * DAY + 720, 2 * DAY + 1200)]),
+        # Winter: Wed 09:00-17:00 MST = 16:00-24:00 UTC = 11:00-19:00 EST (2 hours ahead).
+        (date(2026, 12, 7), [(2 * DAY + 660, 2 * DAY + 1140)]),
+    ],
+)
+def test_phoenix_against_new_york_summer_and_winter(week_start: date, expected: list[tuple[int, int]]) -> None:
+    clock = WeekClock(NEW_YORK, week_start)
+    assert clock.windows_to_program({"wed": ["09:00-17:00"]}, "America/Phoenix") == expected
+
+
+def test_window_pushed_past_midnight_into_the_next_day() -> None:
+    # Mon 20:00-23:00 PST (UTC-8) = Tue 04:00-07:00 UTC = Mon 23:00 - Tue 02:00 EST:
+    # 1380 to 1440 + 120 = 1560. The window stays one piece across midnight.
+    clock = WeekClock(NEW_YORK, date(2026, 12, 7))
+    assert clock.windows_to_program({"mon": ["20:00-23:00"]}, "America/Los_Angeles") == [(1380, 1560)]
+
+
+def test_windows_pushed_out_of_the_week_are_clipped() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 12, 7))
+    # Sun 20:00-23:00 PST = Sun 23:00 - Mon 02:00 EST of the next week: clipped at 7 * 1440 = 10080.
+    assert clock.windows_to_program({"sun": ["20:00-23:00"]}, "America/Los_Angeles") == [(6 * DAY + 1380, MINUTES_PER_WEEK)]
+    # Mon 02:00-06:00 GMT = Sun 21:00 (the week before) - Mon 01:00 EST: -180 to 60, clipped to 0-60.
+    assert clock.windows_to_program({"mon": ["02:00-06:00"]}, "Europe/London") == [(0, 60)]
+    # Mon 00:00-04:00 GMT = Sun 19:00-23:00 EST of the week before: nothing left.
+    assert clock.windows_to_program({"mon": ["00:00-04:00"]}, "Europe/London") == []
+
+
+def test_24_00_ends_and_joins_the_next_morning() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 12, 7))
+    assert clock.windows_to_program({"mon": ["20:00-24:00"]}, None) == [(1200, 1440)]
+    # Mon 20:00-24:00 and Tue 00:00-02:00 touch at midnight: one window 1200-1560.
+    assert clock.windows_to_program({"mon": ["20:00-24:00"], "tue": ["00:00-02:00"]}, None) == [(1200, 1560)]
+    # In Chicago (CST, UTC-6): Mon 20:00-24:00 = Mon 21:00 - Tue 01:00 EST = 1260-1500.
+    assert clock.windows_to_program({"mon": ["20:00-24:00"]}, "America/Chicago") == [(1260, 1500)]
+
+
+def test_touching_windows_join_in_the_program_clock() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 12, 7))
+    # Chicago 07:00-11:00 and 11:00-16:00 = 08:00-17:00 EST on Thursday (day 3).
+    windows = clock.windows_to_program({"thu": ["11:00-16:00", "07:00-11:00"]}, "America/Chicago")
+    assert windows == [(3 * DAY + 480, 3 * DAY + 1020)]
+    # ... and cover a Thursday 11:00-13:00 session in program time.
+    assert covers(windows, 3 * DAY + 660, 3 * DAY + 780)
+
+
+def test_no_availability_is_empty() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 12, 7))
+    assert clock.windows_to_program(None, None) == []
+    assert clock.windows_to_program({}, "Europe/London") == []
+    assert clock.windows_to_program({"mon": []}, None) == []
+
+
+def test_to_local_converts_program_minutes_back() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 3, 2))
+    # Program minute 1140 = Mon 2026-03-02 19:00 EST = 17:00 MST in Phoenix.
+    assert clock.to_local(1140).replace(tzinfo=None) == datetime(2026, 3, 2, 19, 0)
+    assert clock.to_local(1140, "America/Phoenix").replace(tzinfo=None) == datetime(2026, 3, 2, 17, 0)
+    later = WeekClock(NEW_YORK, date(2026, 10, 26))
+    # Program minute 6 * 1440 + 780 = Sun 2026-11-01 13:00 EST = 18:00 GMT in London.
+    assert later.to_local(6 * DAY + 780, "Europe/London").replace(tzinfo=None) == datetime(2026, 11, 1, 18, 0)
+    assert later.to_local(6 * DAY + 780).utcoffset() is not None
