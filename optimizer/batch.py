@@ -790,9 +790,9 @@ class _Run:
         if self.on_event is not None:
             self.on_event(BatchEvent(kind, self.progress(), name, row, message))
 
-    def finish(self, row: BatchRow) -> None:
+    def finish(self, row: BatchRow, solved: bool = True) -> None:
         self.plan.rows[row.scenario] = row
-        if row.outcome != "skipped":
+        if solved:
             self.solved_this_run += 1
         self.emit("finished", row.scenario, row)
 
@@ -976,6 +976,14 @@ def ordered_rows(plan: BatchPlan) -> list[BatchRow]:
     ]
 
 
+def _csv_value(value: object) -> object:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return round(value, 4)
+    return value
+
+
 def summary_csv(rows: Sequence[BatchRow]) -> str:
     """``summary.csv``: one row per scenario, the columns of :data:`SUMMARY_FIELDS`."""
     buffer = io.StringIO()
@@ -983,7 +991,7 @@ def summary_csv(rows: Sequence[BatchRow]) -> str:
     writer.writeheader()
     for row in rows:
         values = asdict(row)
-        writer.writerow({key: "" if values[key] is None else values[key] for key in SUMMARY_FIELDS})
+        writer.writerow({key: _csv_value(values[key]) for key in SUMMARY_FIELDS})
     return buffer.getvalue()
 
 
@@ -1021,7 +1029,7 @@ def summary_markdown(
             _ratio(row.delivered_appointments, row.needed_appointments),
             _format_number(row.weighted_unmet),
             gap,
-            _format_number(row.wall_seconds, 1),
+            "" if row.wall_seconds is None else f"{row.wall_seconds:.1f}",
             row.reason if row.outcome in ("failed", "invalid") else "",
         ]
         lines.append(
@@ -1099,9 +1107,11 @@ def run_batch(
     plan = plan_batch(inputs, out_dir, params or SolveParams())
     label = "nothing to solve"
     try:
-        known = _Run(plan, on_event)  # skipped and unreadable inputs are reported first
-        for row in list(plan.rows.values()):
-            known.emit("finished", row.scenario, row)
+        known = list(plan.rows.values())  # skipped and unreadable inputs are reported first
+        plan.rows.clear()
+        reporter = _Run(plan, on_event)
+        for row in known:
+            reporter.finish(row, solved=False)
         if plan.tasks:
             with open_executor(len(plan.tasks), jobs, scheduler, local_cluster) as executor:
                 label = executor.label

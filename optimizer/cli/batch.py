@@ -211,7 +211,7 @@ def batch(
     console = Console(stderr=True)
 
     def announce(executor: BatchExecutor) -> None:
-        console.print(f"{len(found)} scenario(s) on {executor.label}", highlight=False)
+        console.print(f"solving on {executor.label}", highlight=False, soft_wrap=True)
 
     try:
         if _use_bar(console):

@@ -1,0 +1,505 @@
+"""Batch runs: discovery, the resumability hash, summaries, crash isolation and end-to-end runs.
+
+The end-to-end tests (``slow``) solve the samples, a few generated S scenarios and one
+invalid file with the real solver, on the local process pool and on a real local Dask
+cluster (2 workers, loopback), and check every schedule with :func:`optimizer.check`.
+Crashes are real: a wrapped task function ``os._exit``s its worker process, or a Dask
+worker process is killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from models.io import load_scenario, load_schedule, scenario_text, write_atomic
+from optimizer.batch import (
+    BatchEvent,
+    BatchExecutor,
+    BatchInput,
+    BatchRow,
+    BatchUsageError,
+    DaskExecutor,
+    LocalPoolExecutor,
+    SolveTask,
+    TaskOutcome,
+    discover_inputs,
+    execute,
+    input_hash,
+    issues_reason,
+    plan_batch,
+    pool_shape,
+    run_batch,
+    schedule_path,
+    solve_task,
+    summary_csv,
+    summary_markdown,
+)
+from optimizer.result import SolveParams
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "scenarios"
+TWO_STATES = Path("/work/shared/examples/two-states.yaml")
+if not TWO_STATES.exists():  # a checkout without the shared folder: the sample copy, if any
+    TWO_STATES = SAMPLES / "two-states.yaml"
+INVALID_SAMPLE = SAMPLES / "invalid" / "week-start-not-monday.yaml"
+SMALL_SAMPLE_PARTICIPANTS = 60
+TIME_LIMIT = 2.0
+
+INVALID_TEXT = "format: iop-scenario/1\nprogram: {name: Broken}\n"
+
+
+def _has_solver() -> bool:
+    return (REPO / "optimizer" / "solve.py").exists()
+
+
+needs_solver = pytest.mark.skipif(not _has_solver(), reason="optimizer/solve.py has not landed yet")
+
+
+# --------------------------------------------------------------------------------------------
+# Task functions that crash on cue (module level: the spawned workers import them by name)
+# --------------------------------------------------------------------------------------------
+
+
+def crash_on_marker(marker_dir: str, task: SolveTask) -> TaskOutcome:
+    """Kill this worker process if ``<marker_dir>/<name>.once`` (removed first) or
+    ``<marker_dir>/<name>.always`` exists; otherwise do the real work."""
+    once = Path(marker_dir) / f"{task.name}.once"
+    if once.exists():
+        once.unlink()
+        os._exit(1)
+    if (Path(marker_dir) / f"{task.name}.always").exists():
+        os._exit(1)
+    return solve_task(task)
+
+
+# --------------------------------------------------------------------------------------------
+# Discovery
+# --------------------------------------------------------------------------------------------
+
+
+def test_discover_files_folders_and_globs(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for name in (
+        "a/one.yaml",
+        "a/two.yml",
+        "a/three.json",
+        "a/notes.txt",
+        "a/one.schedule.yaml",
+        "b/one.yaml",
+    ):
+        (tmp_path / name).write_text("x: 1\n")
+    inputs = discover_inputs(
+        [tmp_path / "a", str(tmp_path / "b" / "*.yaml"), tmp_path / "a" / "one.yaml"]
+    )
+    # Sorted within the folder; the repeated stem gets a suffix; the repeated file is kept once;
+    # schedules and other extensions are left out of folders and globs.
+    assert [(item.name, item.path.name) for item in inputs] == [
+        ("one", "one.yaml"),
+        ("three", "three.json"),
+        ("two", "two.yml"),
+        ("one-2", "one.yaml"),
+    ]
+    assert inputs[3].path.parent.name == "b"
+
+
+def test_discover_takes_an_explicit_file_whatever_its_name(tmp_path: Path) -> None:
+    odd = tmp_path / "plan.txt"
+    odd.write_text("x: 1\n")
+    assert discover_inputs([odd]) == [BatchInput("plan", odd)]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("missing.yaml", "missing.yaml: no such file or folder"),
+        ("*.nothing.yaml", "no scenario files"),
+    ],
+)
+def test_discover_rejects_what_matches_nothing(tmp_path: Path, pattern: str, message: str) -> None:
+    with pytest.raises(BatchUsageError, match=message):
+        discover_inputs([str(tmp_path / pattern)])
+
+
+def test_discover_rejects_a_folder_without_scenarios(tmp_path: Path) -> None:
+    with pytest.raises(BatchUsageError, match="folder .*: no scenario files"):
+        discover_inputs([tmp_path])
+
+
+# --------------------------------------------------------------------------------------------
+# Hash, pool shape, summaries
+# --------------------------------------------------------------------------------------------
+
+
+def test_input_hash_follows_content_and_problem_parameters_only() -> None:
+    base = input_hash(b"data", SolveParams(time_limit=5))
+    assert base == input_hash(b"data", SolveParams(time_limit=5, workers=8, log=True))
+    assert base != input_hash(b"data ", SolveParams(time_limit=5))
+    assert base != input_hash(b"data", SolveParams(time_limit=6))
+    assert base != input_hash(b"data", SolveParams(time_limit=5, seed=1))
+    assert base != input_hash(b"data", SolveParams(time_limit=5, relative_gap=0.01))
+
+
+@pytest.mark.parametrize(
+    ("jobs", "tasks", "cores", "shape"),
+    [
+        (None, 10, 8, (8, 1)),  # default: a process per core, one CP-SAT worker each
+        (2, 10, 8, (2, 4)),  # 2 x 4 = 8 cores
+        (3, 10, 8, (3, 2)),  # 3 x 2 <= 8
+        (None, 1, 8, (1, 8)),  # one scenario gets the whole machine
+        (16, 10, 8, (10, 1)),  # never more processes than scenarios
+        (None, 0, 2, (1, 2)),
+    ],
+)
+def test_pool_shape_fits_the_cores(
+    jobs: int | None, tasks: int, cores: int, shape: tuple[int, int]
+) -> None:
+    assert pool_shape(jobs, tasks, cores) == shape
+
+
+def test_summaries_name_failures_and_figures() -> None:
+    rows = [
+        BatchRow(
+            "demo",
+            "scenarios/demo.yaml",
+            "solved",
+            "optimal",
+            40,
+            42,
+            10,
+            10,
+            2.0,
+            50.0,
+            0.0,
+            1.25,
+            1,
+        ),
+        BatchRow("bad", "in/bad.yaml", "invalid", "invalid", reason="1 error(s): program: a | b"),
+        BatchRow("late", "in/late.yaml", "skipped", "feasible", gap=0.125),
+    ]
+    csv_text = summary_csv(rows)
+    assert csv_text.splitlines()[0].startswith(
+        "scenario,file,outcome,status,delivered_group_sessions"
+    )
+    assert "demo,scenarios/demo.yaml,solved,optimal,40,42,10,10,2.0,50.0,0.0,1.25,1," in csv_text
+    markdown = summary_markdown(rows, params=SolveParams(time_limit=3))
+    assert "1 solved, 1 skipped, 1 invalid" in markdown
+    assert "| demo | solved | optimal | 40/42 | 10/10 | 2 | 0.0% | 1.2 |  |" in markdown
+    assert "program: a \\| b" in markdown  # a pipe in a reason cannot break the table
+    assert "12.5%" in markdown
+
+
+def test_invalid_file_becomes_an_outcome_naming_paths_not_values() -> None:
+    data = INVALID_SAMPLE.read_bytes()
+    task = SolveTask(
+        "bad", str(INVALID_SAMPLE), data, SolveParams(time_limit=1), input_hash(data, SolveParams())
+    )
+    outcome = solve_task(task)
+    assert outcome.kind == "invalid"
+    assert outcome.status == "invalid"
+    assert re.match(r"\d+ error\(s\): program\.week_start: .*Monday", outcome.reason)
+    assert outcome.schedule_text is None
+
+
+def test_issues_reason_keeps_the_first_errors() -> None:
+    from models.errors import Issue
+
+    issues = [Issue(f"participants[{i}] (id P{i:04d})", "rule broken") for i in range(5)]
+    reason = issues_reason(issues)
+    assert (
+        reason
+        == "5 error(s): participants[0] (id P0000): rule broken; participants[1] (id P0001): rule broken (+3 more)"
+    )
+
+
+def test_plan_skips_a_schedule_with_the_same_hash(tmp_path: Path) -> None:
+    scenario = tmp_path / "two-states.yaml"
+    shutil.copy(TWO_STATES, scenario)
+    out = tmp_path / "out"
+    params = SolveParams(time_limit=TIME_LIMIT)
+    inputs = discover_inputs([scenario])
+    assert len(plan_batch(inputs, out, params).tasks) == 1
+
+    # A schedule written by an earlier run with the same input and parameters.
+    example = load_schedule(TWO_STATES.with_name("two-states.schedule.yaml"))
+    solver = example.solver.model_dump() | {"input_hash": input_hash(scenario.read_bytes(), params)}
+    stamped = example.model_copy(update={"solver": type(example.solver).model_validate(solver)})
+    from models.io import save_schedule
+
+    save_schedule(stamped, schedule_path(out, "two-states"))
+    plan = plan_batch(inputs, out, params)
+    assert plan.tasks == []
+    row = plan.rows["two-states"]
+    assert (row.outcome, row.status, row.delivered_group_sessions, row.needed_group_sessions) == (
+        "skipped",
+        "feasible",
+        18,
+        21,
+    )
+
+    # Other parameters or other content: solved again.
+    assert len(plan_batch(inputs, out, SolveParams(time_limit=TIME_LIMIT, seed=3)).tasks) == 1
+    scenario.write_bytes(scenario.read_bytes() + b"\n# edited\n")
+    assert len(plan_batch(inputs, out, params).tasks) == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Crash isolation on the process pool (invalid files: fast, no solver needed)
+# --------------------------------------------------------------------------------------------
+
+
+def _invalid_folder(folder: Path, names: list[str]) -> list[BatchInput]:
+    folder.mkdir()
+    for name in names:
+        (folder / f"{name}.yaml").write_text(INVALID_TEXT)
+    return discover_inputs([folder])
+
+
+def test_a_crashing_scenario_is_charged_alone_and_the_batch_finishes(tmp_path: Path) -> None:
+    inputs = _invalid_folder(tmp_path / "in", ["a", "b", "c", "d", "e"])
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    (markers / "b.always").touch()  # kills its worker every time
+    (markers / "d.once").touch()  # kills its worker once
+    events: list[BatchEvent] = []
+    plan = plan_batch(inputs, tmp_path / "out", SolveParams(time_limit=1))
+    with LocalPoolExecutor(2, 1) as executor:
+        rows = execute(
+            plan,
+            executor,
+            retries=1,
+            on_event=events.append,
+            task_function=functools.partial(crash_on_marker, str(markers)),
+        )
+    outcomes = {name: row.outcome for name, row in rows.items()}
+    assert outcomes == {
+        "a": "invalid",
+        "b": "failed",
+        "c": "invalid",
+        "d": "invalid",
+        "e": "invalid",
+    }
+    # b crashed twice alone (attempts = first try + 1 retry, plus any shared crash reruns).
+    assert rows["b"].reason.startswith("worker process died")
+    assert rows["b"].attempts >= 2
+    assert any(event.kind == "retry" for event in events)
+    assert events[-1].progress.finished == 5
+
+
+def test_retries_zero_reports_the_first_crash(tmp_path: Path) -> None:
+    inputs = _invalid_folder(tmp_path / "in", ["only"])
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    (markers / "only.once").touch()
+    report = run_batch(
+        inputs,
+        tmp_path / "out",
+        SolveParams(time_limit=1),
+        jobs=1,
+        retries=0,
+        task_function=functools.partial(crash_on_marker, str(markers)),
+    )
+    assert [row.outcome for row in report.rows] == ["failed"]
+    assert not report.ok
+    assert "failed" in (tmp_path / "out" / "summary.md").read_text()
+
+
+class _ExplodingExecutor(BatchExecutor):
+    """An executor whose tasks fail with an ordinary exception (a Dask task error, say)."""
+
+    label = "exploding"
+    capacity = 2
+    solver_workers = 1
+
+    def submit(self, function: object, task: SolveTask) -> object:  # type: ignore[override]
+        import concurrent.futures as cf
+
+        future: cf.Future[TaskOutcome] = cf.Future()
+        future.set_exception(RuntimeError("boom"))
+        return future
+
+
+def test_task_exceptions_are_retried_then_failed(tmp_path: Path) -> None:
+    inputs = _invalid_folder(tmp_path / "in", ["x", "y"])
+    plan = plan_batch(inputs, tmp_path / "out", SolveParams(time_limit=1))
+    rows = execute(plan, _ExplodingExecutor(), retries=2)
+    assert {row.outcome for row in rows.values()} == {"failed"}
+    assert rows["x"].attempts == 3
+    assert rows["x"].reason == "the task raised RuntimeError (3 attempt(s))"
+
+
+def test_nothing_to_do_starts_no_executor(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    unreadable = tmp_path / "gone.yaml"
+    unreadable.write_text("x: 1\n")
+    inputs = discover_inputs([unreadable])
+    unreadable.unlink()
+    started: list[BatchExecutor] = []
+    report = run_batch(inputs, out, SolveParams(time_limit=1), on_executor=started.append)
+    assert started == []
+    assert [(row.outcome, row.reason) for row in report.rows] == [
+        ("invalid", "cannot be read: No such file or directory")
+    ]
+    assert report.executor == "nothing to solve"
+
+
+# --------------------------------------------------------------------------------------------
+# End to end, with the real solver and checker
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def batch_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small samples, two-states, three generated S scenarios and one invalid file."""
+    folder = tmp_path_factory.mktemp("batch-inputs")
+    for sample in sorted(SAMPLES.glob("*.yaml")):
+        try:
+            participants = len(load_scenario(sample).scenario.participants)
+        except Exception:  # noqa: BLE001 - a sample another test is about to fix is not ours
+            continue
+        if participants <= SMALL_SAMPLE_PARTICIPANTS:
+            shutil.copy(sample, folder / sample.name)
+    shutil.copy(TWO_STATES, folder / "two-states.yaml")
+    if (REPO / "optimizer" / "generate.py").exists():
+        from optimizer.generate import generate_scenario
+
+        for seed in (1, 2, 3):
+            write_atomic(
+                folder / f"generated-s-{seed}.yaml", scenario_text(generate_scenario("S", seed))
+            )
+    shutil.copy(INVALID_SAMPLE, folder / "broken.yaml")
+    return folder
+
+
+def _assert_all_valid_solved_and_checked(inputs_dir: Path, out: Path, rows: list[BatchRow]) -> None:
+    from optimizer.check import check
+
+    by_name = {row.scenario: row for row in rows}
+    assert by_name.pop("broken").outcome == "invalid"
+    assert by_name, "no valid scenario in the batch"
+    for name, row in by_name.items():
+        assert row.outcome == "solved", (name, row)
+        assert row.status in ("optimal", "feasible")
+        loaded = load_scenario(inputs_dir / Path(row.file).name)
+        schedule = load_schedule(schedule_path(out, name))
+        report = check(loaded.scenario, schedule)
+        assert report.ok, (name, report.violations[:3])
+        assert (schedule.solver.model_extra or {}).get("input_hash") == input_hash(
+            (inputs_dir / Path(row.file).name).read_bytes(), SolveParams(time_limit=TIME_LIMIT)
+        )
+    csv_lines = (out / "summary.csv").read_text().splitlines()
+    assert len(csv_lines) == len(rows) + 1
+    assert "| broken | invalid | invalid |" in (out / "summary.md").read_text()
+
+
+@pytest.mark.slow
+@needs_solver
+def test_local_pool_batch_then_rerun_does_no_work(batch_inputs: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    params = SolveParams(time_limit=TIME_LIMIT)
+    inputs = discover_inputs([batch_inputs])
+    report = run_batch(inputs, out, params, jobs=2)
+    assert not report.ok  # the invalid file
+    assert report.count("invalid") == 1
+    _assert_all_valid_solved_and_checked(batch_inputs, out, report.rows)
+
+    written = {path: path.stat().st_mtime_ns for path in out.glob("*.schedule.yaml")}
+    again = run_batch(inputs, out, params, jobs=2)
+    assert {row.outcome for row in again.rows if row.scenario != "broken"} == {"skipped"}
+    assert {path: path.stat().st_mtime_ns for path in out.glob("*.schedule.yaml")} == written
+
+
+@pytest.mark.slow
+@needs_solver
+def test_local_pool_survives_a_worker_killed_mid_batch(batch_inputs: Path, tmp_path: Path) -> None:
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    inputs = discover_inputs([batch_inputs])
+    victim = (
+        next(item.name for item in inputs if item.name.startswith("generated"))
+        if any(item.name.startswith("generated") for item in inputs)
+        else "two-states"
+    )
+    (markers / f"{victim}.once").touch()
+    out = tmp_path / "out"
+    report = run_batch(
+        inputs,
+        out,
+        SolveParams(time_limit=TIME_LIMIT),
+        jobs=2,
+        retries=1,
+        task_function=functools.partial(crash_on_marker, str(markers)),
+    )
+    assert not (markers / f"{victim}.once").exists()  # the crash did happen
+    _assert_all_valid_solved_and_checked(batch_inputs, out, report.rows)
+
+
+@pytest.mark.slow
+@needs_solver
+def test_local_dask_cluster_batch_survives_a_killed_worker(
+    batch_inputs: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    inputs = discover_inputs([batch_inputs])
+    executors: list[BatchExecutor] = []
+    killed: list[int] = []
+    running = threading.Event()
+
+    latest: list[BatchEvent] = []
+    finished_at_kill: list[int] = []
+
+    def on_event(event: BatchEvent) -> None:
+        latest[:] = [event]
+        if event.progress.running > 0:
+            running.set()
+
+    def kill_one_worker() -> None:
+        # Once solves are running, SIGKILL one Dask worker process: the nanny restarts it and
+        # the scheduler gives its task to a live worker.
+        if not running.wait(timeout=120) or not executors:
+            return
+        time.sleep(0.5 * TIME_LIMIT)
+        executor = executors[0]
+        assert isinstance(executor, DaskExecutor)
+        pids = executor.client.run(os.getpid)
+        pid = sorted(pids.values())[0]
+        finished_at_kill.append(latest[0].progress.finished)
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    killer = threading.Thread(target=kill_one_worker, daemon=True)
+    killer.start()
+    report = run_batch(
+        inputs,
+        out,
+        SolveParams(time_limit=TIME_LIMIT),
+        local_cluster=2,
+        retries=2,
+        on_event=on_event,
+        on_executor=executors.append,
+    )
+    killer.join(timeout=10)
+    assert killed, "no worker was killed"
+    assert finished_at_kill[0] < len(inputs), "the kill came after the batch had finished"
+    assert report.executor.startswith("local Dask cluster of 2 worker(s)")
+    _assert_all_valid_solved_and_checked(batch_inputs, out, report.rows)
+
+    # The rerun, on the local pool this time, finds every schedule and solves nothing.
+    started: list[BatchExecutor] = []
+    inputs_valid = [item for item in inputs if item.name != "broken"]
+    again = run_batch(
+        inputs_valid, out, SolveParams(time_limit=TIME_LIMIT), on_executor=started.append
+    )
+    assert started == []
+    assert {row.outcome for row in again.rows} == {"skipped"}
+    assert again.ok
