@@ -173,13 +173,17 @@ class _Track:
 
 
 _TRACKS: dict[str, _Track] = {
-    "day": _Track("day", 9 * 60, 12 * 60 + 30, "adult", "day"),
+    "day": _Track("day", 9 * 60, 13 * 60, "adult", "day"),
     "evening": _Track("evening", 17 * 60, 21 * 60, "adult", "evening"),
     "afterschool": _Track("afterschool", 15 * 60 + 30, 19 * 60, "adolescent", "evening"),
 }
 
 #: Therapist shifts, local time.
-_SHIFTS: dict[str, tuple[int, int]] = {"day": (8 * 60, 16 * 60 + 30), "evening": (12 * 60 + 30, 21 * 60)}
+_SHIFTS: dict[str, tuple[int, int]] = {"day": (8 * 60, 16 * 60 + 30), "evening": (12 * 60, 21 * 60)}
+
+#: Extra time some adults keep free on a few days for an individual session, local time:
+#: the lunch break of evening-track (working) adults, the early afternoon of day-track adults.
+_EXTRA_WINDOWS: dict[str, tuple[int, int]] = {"evening": (12 * 60, 13 * 60), "day": (13 * 60 + 30, 15 * 60)}
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,7 @@ class _Person:
     priority: int
     needs: dict[str, int] = field(default_factory=dict)
     family_days: list[str] = field(default_factory=list)
+    extra_days: list[str] = field(default_factory=list)
     primary: str | None = None
     avoid: list[str] = field(default_factory=list)
     avoid_therapists: list[str] = field(default_factory=list)
@@ -240,11 +245,16 @@ class _Person:
 
     def availability(self) -> dict[str, list[str]]:
         window = f"{format_time(self.window[0])}-{format_time(self.window[1])}"
-        return {day: [window] for day in self.days}
+        if not self.extra_days:
+            return {day: [window] for day in self.days}
+        extra_start, extra_end = _EXTRA_WINDOWS[self.track]
+        extra = f"{format_time(extra_start)}-{format_time(extra_end)}"
+        both = sorted([window, extra])
+        return {day: (both if day in self.extra_days else [window]) for day in self.days}
 
     def family_window(self) -> tuple[int, int]:
-        """Family sessions happen once parents are home: 17:00 local at the earliest."""
-        return max(self.window[0], 17 * 60), self.window[1]
+        """Family sessions happen once parents are home: 16:30 local at the earliest."""
+        return max(self.window[0], 16 * 60 + 30), self.window[1]
 
     def appointment_hours(self) -> float:
         hours = 1.0  # individual
@@ -405,6 +415,11 @@ class _Generator:
             )
             if adolescent:
                 person.family_days = sorted(
+                    (str(d) for d in self.rng.choice(days, size=3, replace=False)), key=DAYS.index
+                )
+            elif self._chance(0.4):
+                # Some keep extra time on two days for an individual session.
+                person.extra_days = sorted(
                     (str(d) for d in self.rng.choice(days, size=2, replace=False)), key=DAYS.index
                 )
             self.people.append(person)
@@ -431,8 +446,8 @@ class _Generator:
         available = set(self.group_ids)
         for person in self.people:
             day_hours = (person.window[1] - person.window[0]) / 60
-            # Leave room in the person's week: needs never fill more than 70% of their windows.
-            cap = min(19.0, 0.7 * day_hours * len(person.days), 12.0 if person.population == "adult" else 9.0)
+            # Leave room in the person's week: needs never fill more than 65% of their windows.
+            cap = min(19.0, 0.65 * day_hours * len(person.days), 12.0 if person.population == "adult" else 9.0)
             target = min(person.target_hours, cap)
             mandatory: list[str]
             fillers: list[str]
