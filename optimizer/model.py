@@ -145,6 +145,12 @@ def add_group_size(data: ProblemData, model: cp_model.CpModel, v: StructureVaria
     splits into sessions of legal size. Others are sized per therapist in :func:`add_licensure`.
     """
     for k in data.candidates:
+        # Nobody attends where no session of a therapist who may see them is open. Implied
+        # by the sizes below in integers, but it tightens the LP relaxation a great deal:
+        # without it a fraction of a session can host any number of fractional attendees.
+        for position, (_, var) in enumerate(v.attend[k.index]):
+            allowed = k.class_therapists[int(k.class_of[position])]
+            model.add(var <= sum(v.open[k.index][i] for i in allowed))
         if not k.simple:
             continue
         sessions = sum(v.open[k.index])
