@@ -24,7 +24,7 @@ rule numbers of ``scenario-format.md``.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -114,7 +114,7 @@ def create_structure_variables(data: ProblemData, model: cp_model.CpModel) -> St
             attend[k.index].append((int(p), var))
             participant_items[int(p)].append((var, k.day, k.start, k.end, minutes))
         opened[k.index] = []
-        for i, t in enumerate(k.therapists):
+        for t in k.therapists:
             var = model.new_bool_var(f"open_k{k.index}_t{t}")
             opened[k.index].append(var)
             therapist_items[int(t)].append((var, k.day, k.start, k.end, minutes))
@@ -297,7 +297,7 @@ def add_concurrency(data: ProblemData, model: cp_model.CpModel, items_by_therapi
     _no_overlap_cliques(model, items, data.max_concurrent)
 
 
-def add_weekly_type_caps(data: ProblemData, model: cp_model.CpModel, sessions_of_candidate: dict[int, Sequence[cp_model.IntVar]]) -> None:
+def add_weekly_type_caps(data: ProblemData, model: cp_model.CpModel, sessions_of_candidate: Mapping[int, Sequence[cp_model.IntVar]]) -> None:
     """Rule 6: no group type runs more than ``max_sessions_per_week`` sessions."""
     per_type: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     for k in data.candidates:

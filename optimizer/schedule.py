@@ -56,9 +56,9 @@ def unmet_needs(data: ProblemData, solution: Solution, reasons: ReasonFinder | N
     """Every need not delivered, with reasons when a reason finder is given."""
     delivered: Counter[tuple[int, str]] = Counter()
     for k_index, _, people in solution.groups:
-        g = data.group_type_ids[data.candidates[k_index].group_type]
+        type_id = data.group_type_ids[data.candidates[k_index].group_type]
         for p in people:
-            delivered[p, g] += 1
+            delivered[p, type_id] += 1
     for spec_index, _ in solution.appointments:
         spec = data.appointments[spec_index]
         delivered[spec.participant, spec.kind] += 1

@@ -21,8 +21,8 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from importlib.metadata import version as _package_version
 
-import ortools
 from ortools.sat.python import cp_model
 
 from models.scenario import Scenario
@@ -39,6 +39,7 @@ from optimizer.result import Progress, Result, SolveParams, SolveStatus, StopFla
 from optimizer.schedule import build_schedule
 
 ProgressCallback = Callable[[Progress], None]
+_ORTOOLS_VERSION = _package_version("ortools")
 
 _SHARE_STAGE_1 = 0.6  # of the time limit; the rest is split between stages 2 and 3
 
@@ -425,7 +426,7 @@ def solve(
             "time_limit": params.time_limit,
             "workers": workers,
             "deterministic": params.deterministic,
-            "ortools_version": ortools.__version__,
+            "ortools_version": _ORTOOLS_VERSION,
             "levels": levels,
             "breakdown": breakdown,
         },
@@ -446,7 +447,7 @@ def solve(
         build_seconds=build_seconds,
         first_solution_seconds=first_solution,
         seed=params.seed,
-        ortools_version=ortools.__version__,
+        ortools_version=_ORTOOLS_VERSION,
         messages=messages,
     )
 
