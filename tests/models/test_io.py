@@ -334,7 +334,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, object]:
                 "kind": draw(st.from_regex(r"[a-z][a-z0-9_\-]{0,9}", fullmatch=True).filter(lambda k: k != "group")),
                 "duration_minutes": draw(st.integers(1, 180)),
             }
-            if held and draw(st.booleans()):
+            by_qualification = draw(st.booleans())
+            if held and by_qualification:
                 appointment["qualification"] = draw(st.sampled_from(held))
             else:
                 appointment["therapist"] = draw(st.sampled_from(therapist_ids))
