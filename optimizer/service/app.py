@@ -88,7 +88,7 @@ def _validation_items(error: RequestValidationError) -> list[ErrorItem]:
     items: list[ErrorItem] = []
     for item in error.errors():
         kind = item.get("type", "")
-        message = "Extra inputs are not permitted" if kind == "extra_forbidden" else str(item.get("msg", "invalid"))
+        message = "is not a field of this request (unknown fields are not ignored)" if kind == "extra_forbidden" else str(item.get("msg", "invalid"))
         # pydantic does not quote inputs in its messages, but be sure: drop anything quoted.
         message = re.sub(r"'[^']{41,}'", "'...'", message)
         items.append(ErrorItem(path=_location(item.get("loc", ())), message=message))
@@ -237,6 +237,9 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 400:  # FastAPI's "error parsing the body": bytes that are not JSON text
+            return _error(422, "the request does not match the API",
+                          [ErrorItem(path="body", message="is not valid JSON text (UTF-8)")])
         return _error(error.status_code, str(error.detail), headers=getattr(error, "headers", None))
 
     @app.exception_handler(Exception)
@@ -251,7 +254,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     }
     not_found: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such job for this key."}}
 
-    @app.post("/v1/rosters", status_code=202, response_model=JobCreated, tags=["rosters"],
+    @app.post("/v1/rosters", status_code=202, response_model=JobCreated, response_model_exclude_none=True,
+              tags=["rosters"],
               responses={**errors, 429: {"model": ErrorBody, "description": "Too many queued jobs for this key."}})
     def submit_roster(body: SubmitRequest, response: Response, svc: Service, key_id: Caller) -> JobCreated:
         """Submit a scenario to solve.

@@ -238,12 +238,13 @@ class Runner:
             running = list(self._running.items())
             self._running.clear()
         for job_id, entry in running:
-            entry.process.terminate()
+            if entry.process.is_alive():
+                entry.process.terminate()
+                logger.info("job %s: solve interrupted by shutdown, resumes after restart", job_id)
             entry.process.join(timeout)
             if entry.process.is_alive():
                 entry.process.kill()
                 entry.process.join(timeout)
-            logger.info("job %s: solve interrupted by shutdown, resumes after restart", job_id)
 
     def wake(self) -> None:
         """Look at the queue now (a job was submitted)."""

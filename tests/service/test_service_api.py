@@ -1,0 +1,348 @@
+"""The HTTP API through the ASGI test client: every endpoint and every error answer.
+
+These tests run no solver (``run_solver=False``): jobs stay queued, which is what the API
+layer needs to be tested; solving is tested against a real server in test_service_e2e.py.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from servicekit import KEY_A, KEY_B, api_settings
+
+from optimizer.service.app import create_app
+from optimizer.service.auth import ConfigurationError, KeyRing
+from optimizer.service.schemas import EXAMPLE_SCENARIO
+from optimizer.service.settings import ServiceSettings
+
+A = {"X-API-Key": KEY_A}
+B = {"X-API-Key": KEY_B}
+SECRET = "Jane Q. Patient"  # a value that must never come back in an answer or a log
+
+
+def submit(client: TestClient, scenario: object = None, headers: dict[str, str] = A, **options: object) -> str:
+    answer = client.post("/v1/rosters", json={"scenario": scenario or EXAMPLE_SCENARIO, "options": options},
+                         headers=headers)
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["id"])
+
+
+def test_healthz_needs_no_key(client: TestClient) -> None:
+    answer = client.get("/healthz")
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ok"
+
+
+def test_submit_answers_202_with_a_random_id_and_location(client: TestClient) -> None:
+    answer = client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO, "options": {"time_limit": 5}}, headers=A)
+    assert answer.status_code == 202
+    body = answer.json()
+    assert body == {"id": body["id"], "status": "queued"}
+    assert len(body["id"]) >= 20
+    assert answer.headers["location"] == f"/v1/rosters/{body['id']}"
+    view = client.get(answer.headers["location"], headers=A).json()
+    assert view["status"] == "queued"
+    assert view["options"]["time_limit"] == 5
+    assert "schedule" not in view and "errors" not in view
+
+
+def test_default_time_limit_is_filled_in(client: TestClient) -> None:
+    job_id = submit(client)
+    assert client.get(f"/v1/rosters/{job_id}", headers=A).json()["options"]["time_limit"] == 30.0
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("get", "/v1/rosters"), ("get", "/v1/rosters/x"), ("delete", "/v1/rosters/x"),
+     ("post", "/v1/rosters"), ("post", "/v1/check"), ("post", "/v1/validate")],
+)
+@pytest.mark.parametrize("headers", [{}, {"X-API-Key": "not-a-key"}, {"X-API-Key": ""}])
+def test_every_v1_endpoint_needs_a_valid_key(client: TestClient, method: str, path: str, headers: dict[str, str]) -> None:
+    answer = client.request(method, path, headers=headers, json={"scenario": EXAMPLE_SCENARIO})
+    assert answer.status_code == 401
+    assert answer.json()["detail"].startswith("a valid API key")
+
+
+def test_another_key_cannot_see_stop_or_list_a_job(client: TestClient) -> None:
+    job_id = submit(client)
+    assert client.get(f"/v1/rosters/{job_id}", headers=B).status_code == 404
+    assert client.delete(f"/v1/rosters/{job_id}", headers=B).status_code == 404
+    assert client.get("/v1/rosters", headers=B).json() == {"jobs": []}
+    assert client.get(f"/v1/rosters/{job_id}", headers=A).json()["status"] == "queued"
+
+
+def test_unknown_id_is_404(client: TestClient) -> None:
+    for method in ("get", "delete"):
+        answer = client.request(method, "/v1/rosters/no-such-job", headers=A)
+        assert answer.status_code == 404
+        assert answer.json() == {"detail": "no job with this id", "errors": []}
+
+
+def test_list_shows_own_jobs_newest_first_and_filters(client: TestClient) -> None:
+    first, second = submit(client), submit(client)
+    client.delete(f"/v1/rosters/{first}", headers=A)
+    jobs = client.get("/v1/rosters", headers=A).json()["jobs"]
+    assert [job["id"] for job in jobs] == [second, first]
+    assert "schedule" not in jobs[0]
+    stopped = client.get("/v1/rosters", params={"status": "stopped"}, headers=A).json()["jobs"]
+    assert [job["id"] for job in stopped] == [first]
+    assert len(client.get("/v1/rosters", params={"limit": 1}, headers=A).json()["jobs"]) == 1
+
+
+def test_delete_of_a_queued_job_stops_it_and_is_idempotent(client: TestClient) -> None:
+    job_id = submit(client)
+    answer = client.delete(f"/v1/rosters/{job_id}", headers=A)
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "stopped"
+    assert answer.json()["stop_requested"] is True
+    assert client.delete(f"/v1/rosters/{job_id}", headers=A).json()["status"] == "stopped"
+
+
+def test_invalid_scenario_becomes_an_invalid_job_with_paths_and_rules(client: TestClient) -> None:
+    scenario = copy.deepcopy(EXAMPLE_SCENARIO)
+    scenario["participants"][0]["id"] = SECRET  # type: ignore[index]
+    scenario["participants"][1]["state"] = "ZZ"  # type: ignore[index]
+    answer = client.post("/v1/rosters", json={"scenario": scenario}, headers=A)
+    assert answer.status_code == 202
+    body = answer.json()
+    assert body["status"] == "invalid"
+    assert SECRET not in answer.text
+    view = client.get(f"/v1/rosters/{body['id']}", headers=A).json()
+    assert view["status"] == "invalid"
+    paths = [error["path"] for error in view["errors"]]
+    assert any(path.startswith("participants[0]") for path in paths)
+    assert any(path.startswith("participants[1]") and "state" in path for path in paths)
+    assert all(set(error) == {"path", "message"} for error in view["errors"])
+    assert SECRET not in str(view)
+
+
+def test_a_document_that_is_not_a_scenario_is_invalid(client: TestClient) -> None:
+    body = client.post("/v1/rosters", json={"scenario": {"format": "iop-scenario/1"}}, headers=A).json()
+    assert body["status"] == "invalid"
+    assert {"path": "program", "message": "is required but missing"} in body["errors"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"scenario": EXAMPLE_SCENARIO, "options": {"time_limit": SECRET}},
+        {"scenario": EXAMPLE_SCENARIO, "options": {"seed": -1, SECRET: 1}},
+        {"scenario": SECRET},
+        {"scenario": EXAMPLE_SCENARIO, SECRET: SECRET},
+        {"schedule": SECRET},
+        [SECRET],
+    ],
+)
+def test_422_names_path_and_rule_but_never_echoes_a_value(client: TestClient, payload: object) -> None:
+    answer = client.post("/v1/rosters", json=payload, headers=A)
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["detail"] == "the request does not match the API"
+    assert body["errors"] and all(set(error) == {"path", "message"} for error in body["errors"])
+    assert SECRET not in answer.text
+    assert '"input"' not in answer.text
+
+
+def test_422_for_broken_json_and_bad_query(client: TestClient) -> None:
+    answer = client.post("/v1/rosters", content=b'{"scenario": ', headers=A | {"content-type": "application/json"})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["message"] == "JSON decode error"
+    answer = client.get("/v1/rosters", params={"status": SECRET, "limit": 0}, headers=A)
+    assert answer.status_code == 422
+    assert {error["path"] for error in answer.json()["errors"]} == {"query.status", "query.limit"}
+    assert SECRET not in answer.text
+
+
+def test_422_names_the_offending_option(client: TestClient) -> None:
+    answer = client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO, "options": {"time_limit": 0}}, headers=A)
+    assert answer.json()["errors"] == [{"path": "body.options.time_limit", "message": "Input should be greater than 0"}]
+
+
+def test_time_limit_above_the_server_maximum_is_422(client: TestClient) -> None:
+    answer = client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO, "options": {"time_limit": 61}}, headers=A)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["path"] == "body.options.time_limit"
+
+
+def test_body_over_the_limit_is_413(client: TestClient) -> None:
+    big = {"scenario": EXAMPLE_SCENARIO | {"padding": "x" * 300_000}}
+    answer = client.post("/v1/rosters", json=big, headers=A)
+    assert answer.status_code == 413
+    assert "larger than 200000 bytes" in answer.json()["detail"]
+
+
+def test_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"scenario": {"format": "'
+        for _ in range(30):
+            yield b"x" * 10_000
+        yield b'"}}'
+
+    answer = client.post("/v1/rosters", content=chunks(), headers=A | {"content-type": "application/json"})
+    assert answer.status_code == 413
+
+
+def test_queued_jobs_cap_per_key_is_429(client: TestClient) -> None:
+    for _ in range(3):
+        submit(client)
+    answer = client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO}, headers=A)
+    assert answer.status_code == 429
+    assert "3 queued jobs" in answer.json()["detail"]
+    assert client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO}, headers=B).status_code == 202
+    # Invalid jobs are not queued and do not count; a stopped job frees its place.
+    assert client.post("/v1/rosters", json={"scenario": {}}, headers=A).json()["status"] == "invalid"
+    first = client.get("/v1/rosters", headers=A).json()["jobs"][-1]["id"]
+    client.delete(f"/v1/rosters/{first}", headers=A)
+    assert client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO}, headers=A).status_code == 202
+
+
+def test_validate_answers_valid_with_warnings_or_every_error(client: TestClient) -> None:
+    answer = client.post("/v1/validate", json={"scenario": EXAMPLE_SCENARIO}, headers=A)
+    assert answer.status_code == 200
+    assert answer.json()["valid"] is True
+    assert answer.json()["errors"] == []
+    broken = copy.deepcopy(EXAMPLE_SCENARIO)
+    broken["program"]["hours"] = "21:00-08:00"  # type: ignore[index]
+    broken["therapists"][0]["id"] = SECRET  # type: ignore[index]
+    answer = client.post("/v1/validate", json={"scenario": broken}, headers=A)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["valid"] is False
+    assert len(body["errors"]) >= 2
+    assert any(error["path"] == "program.hours" for error in body["errors"])
+    assert SECRET not in answer.text
+
+
+SESSION = {"id": "S001", "kind": "group", "group_type": "process", "therapist": "T01",
+           "day": "mon", "start": "18:00", "end": "19:30", "participants": ["P0001", "P0002", "P0003"]}
+
+
+def schedule_of(*sessions: dict[str, object]) -> dict[str, object]:
+    return {"format": "iop-schedule/1", "scenario": {"name": "Example IOP"}, "solver": {"status": "feasible"},
+            "sessions": list(sessions)}
+
+
+def test_check_a_good_and_a_bad_schedule(client: TestClient) -> None:
+    wednesday = SESSION | {"id": "S002", "day": "wed"}
+    answer = client.post("/v1/check", json={"scenario": EXAMPLE_SCENARIO, "schedule": schedule_of(SESSION, wednesday)},
+                         headers=A)
+    assert answer.status_code == 200
+    assert answer.json()["ok"] is True
+    assert answer.json()["levels"]["coverage"] == 6
+    too_small = SESSION | {"participants": ["P0001"]}
+    answer = client.post("/v1/check", json={"scenario": EXAMPLE_SCENARIO, "schedule": schedule_of(too_small)}, headers=A)
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["ok"] is False
+    assert {violation["rule"] for violation in body["violations"]} == {1}
+
+
+def test_check_with_an_invalid_scenario_or_schedule_is_422_with_paths(client: TestClient) -> None:
+    broken = SESSION | {"day": "someday", "therapist": SECRET}
+    answer = client.post("/v1/check", json={"scenario": {"format": "iop-scenario/1"}, "schedule": schedule_of(broken)},
+                         headers=A)
+    assert answer.status_code == 422
+    paths = [error["path"] for error in answer.json()["errors"]]
+    assert "scenario.program" in paths
+    assert "schedule.sessions[0] (id S001).day" in paths
+    assert SECRET not in answer.text
+
+
+def test_unknown_route_and_method_use_the_error_body(client: TestClient) -> None:
+    assert client.get("/v2/nothing", headers=A).json() == {"detail": "Not Found", "errors": []}
+    assert client.put("/v1/rosters", headers=A).status_code == 405
+
+
+def test_audit_log_records_key_id_action_job_and_time(client: TestClient) -> None:
+    job_id = submit(client)
+    client.get(f"/v1/rosters/{job_id}", headers=A)
+    client.get(f"/v1/rosters/{job_id}", headers=B)
+    client.delete(f"/v1/rosters/{job_id}", headers=A)
+    client.get("/v1/rosters", headers={"X-API-Key": "wrong"})
+    records = client.app.state.service.store.audit_records()  # type: ignore[attr-defined]
+    key_a = hashlib.sha256(KEY_A.encode()).hexdigest()[:12]
+    key_b = hashlib.sha256(KEY_B.encode()).hexdigest()[:12]
+    assert [(key, action, job) for _, key, action, job in records] == [
+        (key_a, "submit", job_id), (key_a, "view", job_id), (key_b, "view_missing", None),
+        (key_a, "stop", job_id), ("unknown", "unauthorized", None),
+    ]
+    assert all(isinstance(at, float) for at, *_ in records)
+    assert KEY_A not in str(records)
+
+
+def test_logs_carry_ids_only(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    scenario = copy.deepcopy(EXAMPLE_SCENARIO)
+    scenario["participants"][0]["id"] = SECRET  # type: ignore[index]
+    with TestClient(create_app(api_settings(tmp_path))) as client:
+        client.post("/v1/rosters", json={"scenario": scenario}, headers=A)
+        client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO, "options": {SECRET: 1}}, headers=A)
+        client.get("/v1/rosters", headers={"X-API-Key": KEY_A + "x"})
+    assert SECRET not in caplog.text
+    assert KEY_A not in caplog.text
+
+
+def test_openapi_documents_every_endpoint_with_examples(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert set(document["paths"]) == {"/v1/rosters", "/v1/rosters/{job_id}", "/v1/check", "/v1/validate", "/healthz"}
+    schemas = document["components"]["schemas"]
+    for name in ("SubmitRequest", "JobCreated", "JobView", "CheckRequest", "ValidateRequest", "ErrorBody"):
+        assert schemas[name]["examples"], name
+    assert document["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
+    assert set(document["paths"]["/v1/rosters"]["post"]["responses"]) >= {"202", "401", "413", "422", "429"}
+
+
+# ---------------------------------------------------------------------------- keys
+
+
+def test_no_key_configured_refuses_to_start(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="no API key configured"):
+        create_app(api_settings(tmp_path, api_keys=None))
+
+
+def test_insecure_mode_accepts_anyone_as_anonymous(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with TestClient(create_app(api_settings(tmp_path, api_keys=None, insecure_no_auth=True))) as client:
+        job_id = submit(client, headers={})
+        assert client.get(f"/v1/rosters/{job_id}").status_code == 200
+    assert "AUTHENTICATION IS OFF" in caplog.text
+
+
+def test_keys_file_with_comments_and_hashed_keys(tmp_path: Path) -> None:
+    hashed = hashlib.sha256(KEY_B.encode()).hexdigest()
+    keys_file = tmp_path / "keys"
+    keys_file.write_text(f"# service keys\n{KEY_A}  # the EHR\n\nsha256:{hashed}\n")
+    ring = KeyRing.from_settings(ServiceSettings(api_keys_file=keys_file))
+    assert ring.identify(KEY_A) == hashlib.sha256(KEY_A.encode()).hexdigest()[:12]
+    assert ring.identify(KEY_B) == hashed[:12]
+    assert ring.identify("other") is None
+    assert ring.identify(None) is None
+    assert KEY_A.encode() not in b"".join(ring.digests)
+
+
+def test_unreadable_keys_file_and_bad_hash_are_configuration_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        KeyRing.from_settings(ServiceSettings(api_keys_file=tmp_path / "missing"))
+    with pytest.raises(ConfigurationError, match="64 hex digits"):
+        KeyRing.from_settings(ServiceSettings(api_keys="sha256:abc"))
+
+
+def test_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IOP_ROSTER_API_KEYS", f" {KEY_A} ,{KEY_B},")
+    monkeypatch.setenv("IOP_ROSTER_WORKERS", "2")
+    monkeypatch.setenv("IOP_ROSTER_CORES", "4")
+    settings = ServiceSettings()
+    assert len(KeyRing.from_settings(settings).digests) == 2
+    assert settings.solve_slots() == (2, 2)
+    assert KEY_A not in repr(settings)
+
+
+def test_a_body_that_is_not_utf8_json_is_422(client: TestClient) -> None:
+    answer = client.post("/v1/validate", content=b"\xff\xfe{", headers=A | {"content-type": "application/json"})
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [{"path": "body", "message": "is not valid JSON text (UTF-8)"}]

@@ -1,0 +1,93 @@
+"""End to end against a real ``iop-roster serve`` process on loopback, with real solves.
+
+Each test starts the server on a free port with a temporary SQLite file, and checks at the
+end that no solver process outlives it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from servicekit import KEY_A, KEY_B, Server, poll, sample_scenario
+
+from models.io import scenario_from_data
+from models.validation import validate_schedule
+from optimizer.check import check
+from optimizer.generate import generate_scenario
+
+pytestmark = pytest.mark.slow
+
+A = {"X-API-Key": KEY_A}
+
+
+def big_scenario() -> dict[str, object]:
+    """A generated 40-participant week: it takes a solve the whole of a few seconds."""
+    return generate_scenario("S", seed=1).model_dump(mode="json", exclude_defaults=True)
+
+
+def test_real_server_solves_a_sample_and_the_checker_agrees(server: Server) -> None:
+    scenario = sample_scenario()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        answer = client.post("/v1/rosters", json={"scenario": scenario, "options": {"time_limit": 3, "seed": 1}},
+                             headers=A)
+        assert answer.status_code == 202
+        assert answer.json()["status"] == "queued"
+        view = poll(client, answer.json()["id"], {"solved", "failed", "invalid", "stopped"})
+        assert view["status"] == "solved", view
+        assert client.get(answer.headers["location"], headers={"X-API-Key": KEY_B}).status_code == 404
+        listed = client.get("/v1/rosters", headers=A).json()["jobs"]
+        assert [job["status"] for job in listed] == ["solved"]
+    schedule, errors = validate_schedule(view["schedule"])
+    assert schedule is not None, errors
+    report = check(scenario_from_data(scenario).scenario, schedule)
+    assert report.ok, [violation.message for violation in report.violations]
+    assert view["progress"]["solver_status"] in {"optimal", "feasible"}  # type: ignore[index]
+
+
+def test_delete_stops_a_running_solve_and_keeps_its_best_schedule(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        job_id = client.post("/v1/rosters", json={"scenario": big_scenario(), "options": {"time_limit": 60}},
+                             headers=A).json()["id"]
+        deadline = time.monotonic() + 40
+        view = poll(client, job_id, {"solving"})
+        while view["status"] == "solving" and not (view.get("progress") or {}).get("objective"):  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, view
+            time.sleep(0.2)
+            view = client.get(f"/v1/rosters/{job_id}", headers=A).json()
+        asked = time.monotonic()
+        answer = client.delete(f"/v1/rosters/{job_id}", headers=A)
+        assert answer.status_code in {200, 202}
+        view = poll(client, job_id, {"stopped", "solved", "failed"}, timeout=20)
+        assert view["status"] == "stopped", view
+        assert time.monotonic() - asked < 15
+        assert view["schedule"]["sessions"]  # type: ignore[index]
+        assert view["stop_requested"] is True
+
+
+def test_a_restart_mid_solve_requeues_the_job_and_it_completes(tmp_path: Path) -> None:
+    server = Server(db=tmp_path / "jobs.db")
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            solving = client.post("/v1/rosters", json={"scenario": big_scenario(), "options": {"time_limit": 5}},
+                                  headers=A).json()["id"]
+            waiting = client.post("/v1/rosters", json={"scenario": sample_scenario(), "options": {"time_limit": 2}},
+                                  headers=A).json()["id"]
+            assert poll(client, solving, {"solving"})["status"] == "solving"
+            time.sleep(0.5)
+            assert server.descendants(), "a solver process runs"
+        server.kill()
+        server.stop()  # the orphaned solver process notices and exits
+        server.start()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.get(f"/v1/rosters/{waiting}", headers=A).json()["status"] == "queued"
+            view = poll(client, solving, {"solved", "stopped", "failed"}, timeout=60)
+            assert view["status"] == "solved", view
+            assert view["attempts"] == 2
+            assert view["schedule"]["sessions"]  # type: ignore[index]
+            assert poll(client, waiting, {"solved", "failed"})["status"] == "solved"
+    finally:
+        server.stop()
