@@ -46,6 +46,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_NAME = "report.html.j2"
 #: Height of one minute in the week-at-a-glance view, in CSS pixels.
 PIXELS_PER_MINUTE = 1.0
+#: Narrowest lane of the week view on screen (wide enough for a session id), in CSS pixels.
+LANE_MIN_WIDTH = 68
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,14 @@ def report_context(scenario: Scenario, schedule: Schedule) -> dict[str, object]:
         "week_end": clock.date_of(6).isoformat(),
         "solver": schedule.solver,
         "figures": figures,
-        "days": [{"id": day, "date": clock.date_of(day).isoformat()} for day in days],
+        "days": [
+            {
+                "id": day,
+                "date": clock.date_of(day).isoformat(),
+                "lanes": max((block.lanes for block in blocks_by_day[day]), default=1),
+            }
+            for day in days
+        ],
         "hours": [format_time(minute) for minute in range(open_minute, close_minute, 60)],
         "hour_height": 60 * PIXELS_PER_MINUTE,
         "day_height": (close_minute - open_minute) * PIXELS_PER_MINUTE,
@@ -207,6 +216,7 @@ def report_context(scenario: Scenario, schedule: Schedule) -> dict[str, object]:
         "utilisation": list(use.values()),
         "coverage_chart": _data_uri(coverage_svg(scenario, schedule)),
         "utilisation_chart": _data_uri(utilisation_svg(scenario, schedule)),
+        "lane_min_width": LANE_MIN_WIDTH,
         "version": __version__,
     }
 

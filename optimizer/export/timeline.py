@@ -269,6 +269,8 @@ PALETTE: tuple[str, ...] = (
     "#AA4499",
 )
 APPOINTMENT_COLOUR = "#7F7F7F"
+#: Greys for appointment kinds (by name), so that groups stand out and kinds still differ.
+APPOINTMENT_GREYS: tuple[str, ...] = ("#7F7F7F", "#A6A6A6", "#595959", "#C4C4C4")
 
 
 def colours(scenario: Scenario, schedule: Schedule) -> dict[str, str]:
@@ -276,11 +278,11 @@ def colours(scenario: Scenario, schedule: Schedule) -> dict[str, str]:
     out: dict[str, str] = {}
     for index, group_type in enumerate(scenario.group_types):
         out[group_type.id] = PALETTE[index % len(PALETTE)]
-    for session in schedule.sessions:
-        out.setdefault(session_category(session), APPOINTMENT_COLOUR)
-    for participant in scenario.participants:
-        for appointment in participant.appointments:
-            out.setdefault(appointment.kind, APPOINTMENT_COLOUR)
+    kinds = {session_category(s) for s in schedule.sessions} | {
+        a.kind for p in scenario.participants for a in p.appointments
+    }
+    for index, kind in enumerate(sorted(kinds - set(out))):
+        out[kind] = APPOINTMENT_GREYS[index % len(APPOINTMENT_GREYS)]
     return out
 
 
