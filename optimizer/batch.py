@@ -555,7 +555,7 @@ class DaskExecutor(BatchExecutor):
         self,
         address: str | None = None,
         local_workers: int | None = None,
-        connect_timeout: float = 20.0,
+        connect_timeout: float | None = None,
     ) -> None:
         from distributed import Client, LocalCluster
 
@@ -577,7 +577,11 @@ class DaskExecutor(BatchExecutor):
             where = f"local Dask cluster of {local_workers} worker(s)"
         else:
             try:
-                self._client = Client(address, timeout=connect_timeout)
+                # Default timeout: Dask's distributed.comm.timeouts.connect (30 s).
+                if connect_timeout is None:
+                    self._client = Client(address)
+                else:
+                    self._client = Client(address, timeout=connect_timeout)
             except (OSError, TimeoutError) as error:
                 raise BatchUsageError(
                     f"cannot reach the Dask scheduler at {address}: {type(error).__name__}"

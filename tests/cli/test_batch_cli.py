@@ -1,0 +1,181 @@
+"""``iop-roster batch``: usage errors, exit codes, summaries, progress output, reruns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from optimizer.batch import BatchEvent, BatchProgress, BatchRow
+from optimizer.cli import main
+from optimizer.cli.batch import BarReporter, PlainReporter, describe_row
+
+REPO = Path(__file__).resolve().parents[2]
+TWO_STATES = Path("/work/shared/examples/two-states.yaml")
+if not TWO_STATES.exists():
+    TWO_STATES = REPO / "scenarios" / "two-states.yaml"
+INVALID_SAMPLE = REPO / "scenarios" / "invalid" / "yaml-syntax.yaml"
+
+needs_solver = pytest.mark.skipif(
+    not (REPO / "optimizer" / "solve.py").exists(), reason="optimizer/solve.py has not landed yet"
+)
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["batch", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _summary_rows(out: Path) -> list[dict[str, str]]:
+    with (out / "summary.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.yaml", "--out", "o"], "missing.yaml: no such file or folder"),
+        (
+            ["x", "--out", "o", "--scheduler", "tcp://h:8786", "--local-cluster", "2"],
+            "exclude each other",
+        ),
+        (["x", "--out", "o", "--jobs", "2", "--local-cluster", "2"], "--jobs sizes the local pool"),
+        (["x", "--out", "o", "--jobs", "0"], "--jobs"),
+        (["x"], "--out"),
+    ],
+)
+def test_bad_usage_exits_2(args: list[str], message: str) -> None:
+    code, _, stderr = _run(*args)
+    assert code == 2
+    assert message in stderr
+
+
+def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")
+    scenario = tmp_path / "a.yaml"
+    shutil.copy(INVALID_SAMPLE, scenario)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        code, _, stderr = _run(
+            str(scenario), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"
+        )
+    assert code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in stderr
+
+
+def test_invalid_files_exit_1_with_their_reason_in_the_summaries(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(INVALID_SAMPLE, folder / "broken.yaml")
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(str(folder), "--out", str(out), "--time-limit", "1", "--jobs", "1")
+    assert code == 1
+    assert "1 invalid; schedules and summary.md in" in stdout
+    assert "[1/1] broken: INVALID: 1 error(s): line " in stderr  # plain lines: not a terminal
+    (row,) = _summary_rows(out)
+    assert (row["scenario"], row["outcome"], row["status"]) == ("broken", "invalid", "invalid")
+    assert "not valid YAML" in row["reason"]
+    assert "| broken | invalid | invalid |" in (out / "summary.md").read_text()
+    assert not list(out.glob("*.schedule.yaml"))
+
+
+@pytest.mark.slow
+@needs_solver
+def test_batch_solves_writes_and_a_rerun_skips(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(TWO_STATES, folder / "two-states.yaml")
+    out = tmp_path / "out"
+    args = [
+        str(folder / "*.yaml"),
+        "--out",
+        str(out),
+        "--time-limit",
+        "2",
+        "--jobs",
+        "1",
+        "--seed",
+        "3",
+    ]
+
+    code, stdout, stderr = _run(*args)
+    assert code == 0, stderr
+    assert "1 solved; schedules and summary.md in" in stdout
+    assert "solving on 1 local process(es)" in stderr
+    schedule = (out / "two-states.schedule.yaml").read_text()
+    assert "input_hash:" in schedule
+    (row,) = _summary_rows(out)
+    assert (row["outcome"], row["attempts"]) == ("solved", "1")
+    assert row["status"] in ("optimal", "feasible")
+
+    code, stdout, stderr = _run(*args)
+    assert code == 0
+    assert "1 skipped;" in stdout
+    assert "solving on" not in stderr  # no pool was started
+    assert (out / "two-states.schedule.yaml").read_text() == schedule
+    assert _summary_rows(out)[0]["outcome"] == "skipped"
+
+    # Another seed is another problem: solved again.
+    code, stdout, _ = _run(*args[:-1], "4")
+    assert (code, "1 solved;" in stdout) == (0, True)
+
+
+def _event(
+    kind: Literal["finished", "retry", "tick"],
+    row: BatchRow | None = None,
+    finished: int = 1,
+    failed: int = 0,
+) -> BatchEvent:
+    progress = BatchProgress(
+        total=3, finished=finished, failed=failed, running=2, solved_this_run=finished, elapsed=30.0
+    )
+    return BatchEvent(
+        kind,
+        progress,
+        row.scenario if row else "x",
+        row,
+        "worker lost (KilledWorker); retry 1 of 1",
+    )
+
+
+SOLVED = BatchRow("demo", "demo.yaml", "solved", "optimal", 40, 42, 10, 10, 2.0, 50.0, 0.0, 1.25, 1)
+FAILED = BatchRow("late", "late.yaml", "failed", reason="worker process died (2 attempt(s))")
+
+
+def test_describe_row() -> None:
+    assert (
+        describe_row(SOLVED)
+        == "demo: solved (optimal), groups 40/42, appointments 10/10, gap 0.0%, 1.2 s"
+    )
+    assert describe_row(FAILED) == "late: FAILED: worker process died (2 attempt(s))"
+
+
+def test_plain_reporter_prints_finished_and_retries(capsys: pytest.CaptureFixture[str]) -> None:
+    reporter = PlainReporter()
+    reporter(_event("finished", SOLVED))
+    reporter(_event("retry"))
+    reporter(_event("tick"))  # silent: not 30 s since the last line
+    assert capsys.readouterr().err.splitlines() == [
+        "[1/3] demo: solved (optimal), groups 40/42, appointments 10/10, gap 0.0%, 1.2 s",
+        "x: worker lost (KilledWorker); retry 1 of 1",
+    ]
+
+
+def test_bar_reporter_shows_done_failed_running_and_rate() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=120, color_system=None)
+    with BarReporter(console) as reporter:
+        reporter(_event("finished", SOLVED))
+        reporter(_event("finished", FAILED, finished=2, failed=1))
+    text = buffer.getvalue()
+    assert "late: FAILED: worker process died" in text
+    assert "2/3" in text
+    assert "1 failed" in text
+    assert "2 running" in text
+    assert "4.0/min" in text  # 2 scenarios in 30 s
