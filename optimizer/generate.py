@@ -31,7 +31,7 @@ from datetime import date
 
 import numpy as np
 
-from models.clock import DAYS, WeekClock, format_time, intersect_intervals
+from models.clock import DAYS, WeekClock, format_time
 from models.scenario import Scenario
 
 __all__ = [
@@ -340,6 +340,8 @@ class _Generator:
         self.clinicians: list[_Clinician] = []
         self.group_ids: list[str] = []
         self._windows: dict[tuple[str, int, int, str], tuple[int, int]] = {}
+        # Shifts and windows never change once drawn, so overlaps are computed once per kind.
+        self._overlaps: dict[tuple[str, str, int, int, tuple[str, ...]], int] = {}
 
     # ---------------------------------------------------------------- small draws
 
@@ -617,17 +619,21 @@ class _Generator:
     def _overlap_minutes(self, clinician: _Clinician, person: _Person, family: bool = False) -> int:
         """Longest stretch on one day in which both are free (for the family session: the
         family's evenings), in minutes."""
-        best = 0
-        shift_start, shift_end = _SHIFTS[clinician.shift]
         days = person.family_days if family else person.days
         start, end = person.family_window() if family else person.window
+        key = (clinician.id, person.timezone, start, end, tuple(days))
+        cached = self._overlaps.get(key)
+        if cached is not None:
+            return cached
+        best = 0
+        shift_start, shift_end = _SHIFTS[clinician.shift]
         for day in days:
             if day not in clinician.days:
                 continue
-            mine = [self._program_window(day, shift_start, shift_end, clinician.timezone)]
-            theirs = [self._program_window(day, start, end, person.timezone)]
-            for first, last in intersect_intervals(mine, theirs):
-                best = max(best, last - first)
+            mine = self._program_window(day, shift_start, shift_end, clinician.timezone)
+            theirs = self._program_window(day, start, end, person.timezone)
+            best = max(best, min(mine[1], theirs[1]) - max(mine[0], theirs[0]))
+        self._overlaps[key] = best
         return best
 
     def _free_together(self, clinician: _Clinician, person: _Person) -> bool:
