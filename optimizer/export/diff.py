@@ -139,7 +139,7 @@ class SessionChange:
         return tuple(p for p in self.new.participants if p in self.old.participants)
 
     def describe(self) -> str:
-        """One line: ids, then each difference."""
+        """One line: ids, type, new time and therapist, then each difference."""
         parts = []
         if self.time_changed:
             parts.append(f"time {self.old.when} -> {self.new.when}")
@@ -150,7 +150,7 @@ class SessionChange:
         if self.left:
             parts.append(f"left {', '.join(self.left)}")
         ids = self.old.id if self.old.id == self.new.id else f"{self.old.id} -> {self.new.id}"
-        return f"{ids} {self.new.what}: {'; '.join(parts)}"
+        return f"{ids} {self.new.what} ({self.new.when}, {self.new.therapist}): {'; '.join(parts)}"
 
     def to_dict(self) -> JsonDict:
         """JSON-ready form."""

@@ -81,7 +81,7 @@ def test_diff_lists_a_handover_as_text_and_json(runner: CliRunner, tmp_path: Pat
     text = runner.invoke(main, ["diff", str(SCHEDULE), str(new), "--scenario", str(SCENARIO)])
     assert text.exit_code == 0
     assert "0 opened, 0 closed, 1 changed, 3 unchanged" in text.output
-    assert "~ S0004 process: therapist T01 -> T02" in text.output
+    assert "~ S0004 process (wed 2026-12-02 18:00-20:00, T02): therapist T01 -> T02" in text.output
     assert "6 participant(s) moved" in text.output
 
     as_json = runner.invoke(main, ["diff", str(SCHEDULE), str(new), "--format", "json"])

@@ -89,7 +89,7 @@ def test_one_participant_moved_to_a_new_group(schedule: Schedule, make_schedule:
     ]
     text = format_diff(diff)
     assert "+ S0005 fri 09:00-11:00 process T02 (2): P0002, P0007" in text
-    assert "~ S0001 process: left P0007" in text
+    assert "~ S0001 process (mon 18:00-20:00, T01): left P0007" in text
 
 
 def test_a_retimed_and_renumbered_session_is_matched_by_its_cohort(schedule: Schedule) -> None:
