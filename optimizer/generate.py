@@ -427,7 +427,8 @@ class _Generator:
             self.people.append(person)
 
     def choose_group_types(self) -> None:
-        """Keep a group type only where enough people could ever fill a session of it."""
+        """The group types of the week: the core ones of each population present, and the
+        specialty ones (tag-restricted) where enough people could ever fill a session."""
         chosen: list[str] = []
         for spec in _GROUPS:
             eligible = [
@@ -440,7 +441,9 @@ class _Generator:
             for person in eligible:
                 key = (person.timezone, person.track)
                 cohorts[key] = cohorts.get(key, 0) + 1
-            if cohorts and max(cohorts.values()) >= spec.size[0] + 2:
+            # The core groups of a population always run; a specialty group only where a
+            # cohort could fill it.
+            if cohorts and (not spec.tags or max(cohorts.values()) >= spec.size[0] + 2):
                 chosen.append(spec.id)
         self.group_ids = chosen
 

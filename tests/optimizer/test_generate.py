@@ -11,13 +11,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from models.clock import parse_window
 from models.io import load_scenario, scenario_text
 from models.scenario import Scenario
 from models.validation import validate_scenario
+from optimizer.check import check
 from optimizer.cli import main
 from optimizer.generate import STATE_TIMEZONES, GeneratorConfig, generate_scenario, scenario_figures
+from optimizer.greedy import greedy_schedule
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -223,3 +227,34 @@ def test_cli_writes_yaml_to_stdout_and_json_to_a_file(tmp_path: Path) -> None:
     assert json.loads(target.read_text())["format"] == "iop-scenario/1"
     assert load_scenario(target).scenario == generate_scenario("S", 4)
     assert "40 participants" in result.stderr
+
+
+_STATES = sorted(STATE_TIMEZONES)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**31 - 1),
+    participants=st.integers(1, 80),
+    therapists=st.integers(2, 8),
+    states=st.lists(st.sampled_from(_STATES), min_size=1, max_size=4, unique=True),
+    program_timezone=st.sampled_from(["America/New_York", "America/Chicago"]),
+)
+def test_any_generated_scenario_is_valid_and_its_greedy_schedule_passes_the_checker(
+    seed: int, participants: int, therapists: int, states: list[str], program_timezone: str
+) -> None:
+    config = GeneratorConfig(
+        name="Property IOP",
+        participants=participants,
+        therapists=therapists,
+        states=tuple((state, 1.0 + index) for index, state in enumerate(states)),
+        program_timezone=program_timezone,
+    )
+    scenario = generate_scenario(config, seed)
+    raw = scenario.model_dump(mode="json", exclude_defaults=True)
+    parsed, errors, warnings = validate_scenario(raw)
+    assert parsed is not None and errors == []
+    # Only a program given too few therapists may be warned about (demand over supply).
+    assert [w for w in warnings if w.path] == [], [str(w) for w in warnings]
+    report = check(scenario, greedy_schedule(scenario))
+    assert report.ok, [v.message for v in report.violations]
