@@ -34,7 +34,7 @@ def expectations(path: Path) -> tuple[list[str], list[str]]:
 
 def test_there_are_samples_and_broken_files() -> None:
     assert REPO / "scenarios" / "demo.yaml" in SAMPLES
-    assert 8 <= len(INVALID) <= 12
+    assert len(INVALID) >= 8
     for path in INVALID:
         assert path.with_suffix(".expected").is_file(), f"{path.name} has no .expected beside it"
 
