@@ -34,12 +34,40 @@ def _svg(figure: Figure) -> str:
     return buffer.getvalue()
 
 
-def _height(rows: int) -> float:
-    return 1.2 + 0.45 * max(rows, 1)
+def _bars(
+    title: str,
+    xlabel: str,
+    labels: list[str],
+    whole: tuple[str, list[float]],
+    part: tuple[str, list[float], list[str]],
+    notes: list[str],
+) -> str:
+    """Horizontal bars, first row on top: a wide grey ``whole`` behind a narrow coloured ``part``.
+
+    ``whole`` and ``part`` are ``(legend label, values[, colours])``; ``notes`` are written
+    after the longer of the two bars of each row.
+    """
+    whole_label, whole_values = whole
+    part_label, part_values, part_colours = part
+    with _style():
+        figure = Figure(figsize=(6.4, 1.2 + 0.45 * max(len(labels), 1)))
+        axes = figure.add_subplot()
+        positions = list(range(len(labels)))[::-1]
+        axes.barh(positions, whole_values, color=_NEEDED_COLOUR, label=whole_label, height=0.7)
+        axes.barh(positions, part_values, color=part_colours, label=part_label, height=0.4)
+        for position, a, b, note in zip(positions, whole_values, part_values, notes, strict=True):
+            axes.text(max(a, b), position, f"  {note}", va="center", fontsize=9)
+        axes.set_yticks(positions, labels)
+        axes.set_xlabel(xlabel)
+        axes.set_title(title)
+        axes.margins(x=0.2)
+        axes.spines[["top", "right"]].set_visible(False)
+        axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
+        return _svg(figure)
 
 
 def coverage_svg(scenario: Scenario, schedule: Schedule) -> str:
-    """Horizontal bars: seats delivered (coloured) over seats needed (grey), per category.
+    """Participant sessions delivered (coloured by group type) over needed (grey), per category.
 
     Returns
     -------
@@ -48,34 +76,18 @@ def coverage_svg(scenario: Scenario, schedule: Schedule) -> str:
     """
     rows = coverage(scenario, schedule)
     palette = colours(scenario, schedule)
-    with _style():
-        figure = Figure(figsize=(6.4, _height(len(rows))))
-        axes = figure.add_subplot()
-        labels = [row.key for row in rows]
-        positions = list(range(len(rows)))[::-1]
-        axes.barh(positions, [row.needed for row in rows], color=_NEEDED_COLOUR, label="needed", height=0.7)
-        axes.barh(
-            positions,
-            [row.delivered for row in rows],
-            color=[palette.get(row.key, APPOINTMENT_COLOUR) for row in rows],
-            label="delivered",
-            height=0.4,
-        )
-        for position, row in zip(positions, rows, strict=True):
-            axes.text(
-                max(row.needed, row.delivered), position, f"  {row.delivered}/{row.needed}", va="center", fontsize=9
-            )
-        axes.set_yticks(positions, labels)
-        axes.set_xlabel("participant sessions (delivered / needed)")
-        axes.set_title("Coverage by group type and appointment kind")
-        axes.margins(x=0.15)
-        axes.spines[["top", "right"]].set_visible(False)
-        axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
-        return _svg(figure)
+    return _bars(
+        "Coverage by group type and appointment kind",
+        "participant sessions (delivered / needed)",
+        [row.key for row in rows],
+        ("needed", [row.needed for row in rows]),
+        ("delivered", [row.delivered for row in rows], [palette.get(row.key, APPOINTMENT_COLOUR) for row in rows]),
+        [f"{row.delivered}/{row.needed}" for row in rows],
+    )
 
 
 def utilisation_svg(scenario: Scenario, schedule: Schedule) -> str:
-    """Horizontal bars: each therapist's scheduled hours over their available hours.
+    """Each therapist's scheduled hours (blue) over their available hours (grey).
 
     Returns
     -------
@@ -83,24 +95,11 @@ def utilisation_svg(scenario: Scenario, schedule: Schedule) -> str:
         An SVG document.
     """
     rows = utilisation(scenario, schedule)
-    with _style():
-        figure = Figure(figsize=(6.4, _height(len(rows))))
-        axes = figure.add_subplot()
-        positions = list(range(len(rows)))[::-1]
-        axes.barh(positions, [row.available_hours for row in rows], color=_NEEDED_COLOUR, label="available", height=0.7)
-        axes.barh(positions, [row.scheduled_hours for row in rows], color="#0072B2", label="scheduled", height=0.4)
-        for position, row in zip(positions, rows, strict=True):
-            axes.text(
-                max(row.available_hours, row.scheduled_hours),
-                position,
-                f"  {row.scheduled_hours:g} h ({row.share:.0%})",
-                va="center",
-                fontsize=9,
-            )
-        axes.set_yticks(positions, [row.therapist for row in rows])
-        axes.set_xlabel("hours this week (scheduled / available)")
-        axes.set_title("Therapist utilisation")
-        axes.margins(x=0.2)
-        axes.spines[["top", "right"]].set_visible(False)
-        axes.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
-        return _svg(figure)
+    return _bars(
+        "Therapist utilisation",
+        "hours this week (scheduled / available)",
+        [row.therapist for row in rows],
+        ("available", [row.available_hours for row in rows]),
+        ("scheduled", [row.scheduled_hours for row in rows], ["#0072B2"] * len(rows)),
+        [f"{row.scheduled_hours:g} h ({row.share:.0%})" for row in rows],
+    )

@@ -164,19 +164,16 @@ class SessionChange:
         }
 
 
-@dataclass(frozen=True)
-class ParticipantChange:
-    """How one participant's week changed."""
+@dataclass(frozen=True, kw_only=True)
+class _SessionsChange:
+    """Sessions a person gained, lost and kept with a change."""
 
-    participant: str
     gained: tuple[SessionRef, ...] = ()
     lost: tuple[SessionRef, ...] = ()
     changed: tuple[SessionChange, ...] = ()
 
-    def to_dict(self) -> JsonDict:
-        """JSON-ready form (sessions by id; see the diff's session lists for details)."""
+    def _sessions_dict(self) -> JsonDict:
         return {
-            "participant": self.participant,
             "gained": [s.id for s in self.gained],
             "lost": [s.id for s in self.lost],
             "changed": [{"old": c.old.id, "new": c.new.id} for c in self.changed],
@@ -184,13 +181,22 @@ class ParticipantChange:
 
 
 @dataclass(frozen=True)
-class TherapistChange:
-    """How one therapist's week changed."""
+class ParticipantChange(_SessionsChange):
+    """How one participant's week changed: sessions joined, left, and moved in time or therapist."""
+
+    participant: str
+
+    def to_dict(self) -> JsonDict:
+        """JSON-ready form (sessions by id; see the diff's session lists for details)."""
+        return {"participant": self.participant, **self._sessions_dict()}
+
+
+@dataclass(frozen=True)
+class TherapistChange(_SessionsChange):
+    """How one therapist's week changed: sessions taken over or opened, handed over or closed,
+    retimed or with other members; hours before and after."""
 
     therapist: str
-    gained: tuple[SessionRef, ...] = ()
-    lost: tuple[SessionRef, ...] = ()
-    changed: tuple[SessionChange, ...] = ()
     hours_before: float = 0.0
     hours_after: float = 0.0
 
@@ -198,9 +204,7 @@ class TherapistChange:
         """JSON-ready form."""
         return {
             "therapist": self.therapist,
-            "gained": [s.id for s in self.gained],
-            "lost": [s.id for s in self.lost],
-            "changed": [{"old": c.old.id, "new": c.new.id} for c in self.changed],
+            **self._sessions_dict(),
             "hours_before": self.hours_before,
             "hours_after": self.hours_after,
         }
@@ -390,18 +394,18 @@ def diff_schedules(old: Schedule, new: Schedule, scenario: Scenario | None = Non
             t_changed[change.new.therapist].append(change)
 
     participants = tuple(
-        ParticipantChange(p, tuple(gained[p]), tuple(lost[p]), tuple(moved[p]))
+        ParticipantChange(p, gained=tuple(gained[p]), lost=tuple(lost[p]), changed=tuple(moved[p]))
         for p in sorted(set(gained) | set(lost) | set(moved))
     )
     hours_before, hours_after = _hours(old), _hours(new)
     therapists = tuple(
         TherapistChange(
             t,
-            tuple(sorted(t_gained[t], key=_order)),
-            tuple(sorted(t_lost[t], key=_order)),
-            tuple(t_changed[t]),
-            round(hours_before.get(t, 0.0), 4),
-            round(hours_after.get(t, 0.0), 4),
+            gained=tuple(sorted(t_gained[t], key=_order)),
+            lost=tuple(sorted(t_lost[t], key=_order)),
+            changed=tuple(t_changed[t]),
+            hours_before=round(hours_before.get(t, 0.0), 4),
+            hours_after=round(hours_after.get(t, 0.0), 4),
         )
         for t in sorted(set(t_gained) | set(t_lost) | set(t_changed))
     )
