@@ -12,12 +12,14 @@ import click
 from models.errors import InvalidDocument, Issue
 from models.io import LoadedScenario, load_scenario, load_schedule
 from models.schedule import Schedule
-from optimizer.cli.common import EXIT_OK, friendly_errors, print_issues
+from optimizer.cli.common import EXIT_INVALID, EXIT_OK, friendly_errors, print_issues
 from optimizer.export import DEFAULT_NAMES, FORMATS, ExportFormat, export_all
 from optimizer.export import export as export_format
 from optimizer.export.diff import diff_schedules, format_diff
 from optimizer.export.timeline import check_references
 
+#: Modules of the ``export`` extra: without them, export says how to install them.
+_EXTRA_MODULES = frozenset({"icalendar", "xlsxwriter", "jinja2", "matplotlib"})
 _SUFFIXES: dict[ExportFormat, str] = {"ics": "-calendars", "csv": ".csv", "xlsx": ".xlsx", "html": ".html"}
 
 
@@ -85,6 +87,18 @@ def export(schedule_file: str, scenario_file: str, fmt: str, output: str | None)
     loaded, schedule = _load_pair(schedule_file, scenario_file)
     chosen: ExportFormat | Literal["all"] = "all" if fmt == "all" else _as_format(fmt)
     target = Path(output) if output else default_output(schedule_file, chosen)
+    try:
+        _write(loaded, schedule, chosen, target)
+    except ModuleNotFoundError as error:
+        if error.name not in _EXTRA_MODULES:
+            raise
+        click.echo(f"error: export needs the 'export' extra ({error.name} is not installed): "
+                   "pip install 'iop-roster[export]'", err=True)
+        sys.exit(EXIT_INVALID)
+    sys.exit(EXIT_OK)
+
+
+def _write(loaded: LoadedScenario, schedule: Schedule, chosen: ExportFormat | Literal["all"], target: Path) -> None:
     if chosen == "all":
         written = export_all(loaded.scenario, schedule, target)
         calendars = sum(1 for path in written if path.suffix == ".ics")
@@ -96,7 +110,6 @@ def export(schedule_file: str, scenario_file: str, fmt: str, output: str | None)
             click.echo(f"{target}: {len(written)} calendar(s)")
         else:
             click.echo(f"{target}: written")
-    sys.exit(EXIT_OK)
 
 
 def _as_format(fmt: str) -> ExportFormat:

@@ -96,3 +96,23 @@ def test_diff_rejects_a_missing_file(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["diff", str(SCHEDULE), str(tmp_path / "absent.yaml")])
     assert result.exit_code == 2
     assert "file not found" in result.output
+
+
+def test_export_without_the_extra_says_what_to_install(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_xlsxwriter(name: str, *args: object, **kwargs: object) -> object:
+        if name == "xlsxwriter" or name.startswith("xlsxwriter."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name="xlsxwriter")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.delitem(__import__("sys").modules, "optimizer.export.xlsx", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_xlsxwriter)
+    result = runner.invoke(main, ["export", str(SCHEDULE), "--scenario", str(SCENARIO), "--format", "xlsx",
+                                  "-o", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 2
+    assert "pip install 'iop-roster[export]'" in result.output

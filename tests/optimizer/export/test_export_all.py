@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from models.scenario import Scenario
 from models.schedule import Schedule
 from optimizer.export import export_all
@@ -47,3 +49,10 @@ def test_a_session_ending_at_midnight(tmp_path: Path, scenario: Scenario, make_s
 def test_report_and_workbook_are_deterministic(scenario: Scenario, schedule: Schedule) -> None:
     assert html_text(scenario, schedule) == html_text(scenario, schedule)
     assert len(xlsx_bytes(scenario, schedule)) == len(xlsx_bytes(scenario, schedule))
+
+
+def test_an_unknown_format_is_refused(tmp_path: Path, scenario: Scenario, schedule: Schedule) -> None:
+    from optimizer.export import export
+
+    with pytest.raises(ValueError, match=r"unknown export format 'pdf' \(one of ics, csv, xlsx, html\)"):
+        export(scenario, schedule, "pdf", tmp_path / "x.pdf")  # type: ignore[arg-type]
