@@ -388,6 +388,13 @@ def solve_task(task: SolveTask) -> TaskOutcome:
         return TaskOutcome(task.name, "error", reason=f"the solver raised {type(error).__name__}")
 
     status = result.status.value
+    if result.status is SolveStatus.INVALID:
+        return TaskOutcome(
+            task.name,
+            "invalid",
+            status=status,
+            reason="the solver rejected the scenario as invalid",
+        )
     if result.schedule is None:
         return TaskOutcome(
             task.name,
@@ -450,14 +457,15 @@ class BatchExecutor:
     def restart(self) -> None:
         """Replace a broken executor by a fresh one."""
 
-    def close(self) -> None:
-        """Release the workers (cancelling solves not started)."""
+    def close(self, abort: bool = False) -> None:
+        """Release the workers, cancelling solves not started; ``abort`` stops running ones."""
 
     def __enter__(self) -> BatchExecutor:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
+        # Leaving on an exception (Ctrl-C above all) must not wait for running solves.
+        self.close(abort=exc_type is not None)
 
 
 def pool_shape(jobs: int | None, tasks: int, cores: int | None = None) -> tuple[int, int]:
@@ -510,8 +518,13 @@ class LocalPoolExecutor(BatchExecutor):
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._pool = self._new_pool()
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, abort: bool = False) -> None:
+        if abort:
+            # No public way to stop running tasks before Python 3.14's terminate_workers().
+            processes = getattr(self._pool, "_processes", None) or {}
+            for process in list(processes.values()):
+                process.terminate()
+        self._pool.shutdown(wait=not abort, cancel_futures=True)
 
 
 def _dask_lost_errors() -> tuple[type[BaseException], ...]:
@@ -602,9 +615,9 @@ class DaskExecutor(BatchExecutor):
     def is_lost(self, error: BaseException) -> bool:
         return isinstance(error, _dask_lost_errors())
 
-    def close(self) -> None:
+    def close(self, abort: bool = False) -> None:
         try:
-            self._executor.shutdown(wait=False)
+            self._executor.shutdown(wait=False)  # cancels what has not finished
             self._client.close()
         finally:
             if self._cluster is not None:
@@ -832,7 +845,7 @@ def execute(
 ) -> dict[str, BatchRow]:
     """Run a plan's solves on an executor, writing each schedule as it arrives.
 
-    At most ``executor.capacity`` solves are submitted at a time. A solve whose worker dies,
+    At most ``executor.capacity`` solves are submitted at a time, largest files first. A solve whose worker dies,
     or whose solver raises, is resubmitted up to ``retries`` times, then reported failed.
     When a process pool breaks with several solves running, nobody can tell which one killed
     it: all are resubmitted without being charged and then run one at a time, so the next
@@ -861,12 +874,14 @@ def execute(
         ``plan.rows``, complete.
     """
     run = _Run(plan, on_event)
+    # Largest files first: big scenarios tend to run longest, and starting them early keeps
+    # the last minutes of a batch from waiting on one long solve (longest-processing-time).
     pending: deque[SolveTask] = deque(
         replace(
             task,
             params=replace(task.params, workers=task.params.workers or executor.solver_workers),
         )
-        for task in plan.tasks
+        for task in sorted(plan.tasks, key=lambda task: -len(task.data))
     )
     suspects: deque[SolveTask] = deque()
     in_flight: dict[cf.Future[TaskOutcome], SolveTask] = {}
@@ -890,14 +905,14 @@ def execute(
                 )
             )
 
-    def submit(task: SolveTask) -> bool:
+    def submit(task: SolveTask, queue: deque[SolveTask]) -> bool:
         try:
             future = executor.submit(task_function, task)
         except Exception as error:
             if not executor.is_broken(error):
                 raise
             executor.restart()
-            pending.appendleft(task)
+            queue.appendleft(task)
             return False
         run.attempts[task.name] = run.attempts.get(task.name, 0) + 1
         in_flight[future] = task
@@ -909,17 +924,23 @@ def execute(
             crashed(task, outcome.reason)
             return
         if outcome.schedule_text is not None:
-            write_atomic(schedule_path(plan.out_dir, task.name), outcome.schedule_text)
+            try:
+                write_atomic(schedule_path(plan.out_dir, task.name), outcome.schedule_text)
+            except OSError as error:
+                row = _outcome_row(task, outcome, run.attempts.get(task.name, 0))
+                reason = f"the schedule could not be written: {error.strerror}"
+                run.finish(replace(row, outcome="failed", reason=reason))
+                return
         run.finish(_outcome_row(task, outcome, run.attempts.get(task.name, 0)))
 
     while pending or suspects or in_flight:
         if suspects:
             # Suspects of a shared crash run alone, so a second crash is theirs.
             if not in_flight:
-                submit(suspects.popleft())
+                submit(suspects.popleft(), suspects)
         else:
             while pending and len(in_flight) < executor.capacity:
-                if not submit(pending.popleft()):
+                if not submit(pending.popleft(), pending):
                     break
         run.running = len(in_flight)
         if not in_flight:
