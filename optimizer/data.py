@@ -373,3 +373,61 @@ def _make_candidate(
         class_therapists=tuple(class_therapists),
         simple=simple,
     )
+
+
+@dataclass(frozen=True)
+class FixedGroup:
+    """A group session held exactly as it is (re-planning: it already happened, or is locked)."""
+
+    group_type: int
+    therapist: int
+    day: int
+    start: int
+    end: int
+    participants: tuple[int, ...]
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FixedAppointment:
+    """An appointment held exactly as it is."""
+
+    spec: int
+    option: AppointmentOption
+    session_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FixedSessions:
+    """Sessions the model must keep: constants in every family, counted in coverage."""
+
+    groups: tuple[FixedGroup, ...] = ()
+    appointments: tuple[FixedAppointment, ...] = ()
+
+    def group_count(self, participant: int, group_type: int) -> int:
+        """Fixed sessions of a type a participant already has."""
+        return sum(1 for f in self.groups if f.group_type == group_type and participant in f.participants)
+
+    def appointment_count(self, spec: int) -> int:
+        """Fixed sessions of an appointment spec."""
+        return sum(1 for f in self.appointments if f.spec == spec)
+
+
+@dataclass(frozen=True)
+class KeepReference:
+    """What re-planning prefers to keep from the current schedule (unlocked sessions).
+
+    ``attend`` (participant, candidate), ``open`` (candidate, therapist position) and
+    ``appointments`` (spec, option) are kept or lost in the structure model; ``seats``
+    (participant, candidate, therapist position) in the assignment model.
+    """
+
+    attend: tuple[tuple[int, int], ...] = ()
+    open: tuple[tuple[int, int], ...] = ()
+    appointments: tuple[tuple[int, AppointmentOption], ...] = ()
+    seats: tuple[tuple[int, int, int], ...] = ()
+
+    @property
+    def person_sessions(self) -> int:
+        """Person-sessions in the reference (group seats and appointments)."""
+        return len(self.attend) + len(self.appointments)

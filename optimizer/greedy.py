@@ -163,10 +163,16 @@ def _best_session(data: ProblemData, state: _State, k: GroupCandidate) -> tuple[
     return best
 
 
-def greedy_solution(data: ProblemData) -> Solution:
-    """Build a schedule that obeys every hard rule, greedily (see the module docstring)."""
+def greedy_solution(data: ProblemData, *, appointments_first: bool = False) -> Solution:
+    """Build a schedule that obeys every hard rule, greedily (see the module docstring).
+
+    With ``appointments_first`` the one-to-one sessions are placed before the groups: on
+    weeks where participants' windows are full, the groups then form around them.
+    """
     state = _State(data)
     solution = Solution()
+    if appointments_first:
+        _place_appointments(data, state, solution)
     # Lazy greedy: a candidate's score can only fall as the week fills up, so a stale score
     # is an upper bound and only the top of the heap needs re-evaluating.
     heap: list[tuple[int, int]] = []
@@ -195,8 +201,23 @@ def greedy_solution(data: ProblemData) -> Solution:
         heapq.heappush(heap, (-score, k_index))
 
     _top_up(data, state, solution)
-    _place_appointments(data, state, solution)
+    if not appointments_first:
+        _place_appointments(data, state, solution)
     return solution
+
+
+def best_greedy_solution(data: ProblemData) -> Solution:
+    """The better (priority-weighted) of the groups-first and appointments-first greedy schedules."""
+    best: Solution | None = None
+    best_value = -1
+    for appointments_first in (False, True):
+        solution = greedy_solution(data, appointments_first=appointments_first)
+        value = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
+        value += sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
+        if value > best_value:
+            best, best_value = solution, value
+    assert best is not None
+    return best
 
 
 def _top_up(data: ProblemData, state: _State, solution: Solution) -> None:
@@ -261,4 +282,4 @@ def greedy_schedule(scenario: Scenario) -> Schedule:
     from optimizer.schedule import build_schedule  # local: schedule imports this module's types
 
     data = build_problem_data(scenario)
-    return build_schedule(data, greedy_solution(data), status="feasible")
+    return build_schedule(data, best_greedy_solution(data), status="feasible")

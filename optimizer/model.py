@@ -30,7 +30,14 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from models.scenario import ObjectiveWeights
-from optimizer.data import NO_LIMIT, AppointmentOption, GroupCandidate, ProblemData
+from optimizer.data import (
+    NO_LIMIT,
+    AppointmentOption,
+    FixedAppointment,
+    FixedSessions,
+    GroupCandidate,
+    ProblemData,
+)
 
 LinearTerm = cp_model.LinearExprT
 # (variable or 1 for a fixed session, day, start, end, minutes)
@@ -89,6 +96,10 @@ def _no_overlap_cliques(model: cp_model.CpModel, items: Sequence[tuple[cp_model.
                 model.add(sum(variables) <= capacity - fixed)
 
 
+def _has_variables(items: Iterable[TimedItem]) -> bool:
+    return any(not isinstance(item[0], int) for item in items)
+
+
 def _by_day(items: Iterable[TimedItem]) -> dict[int, list[TimedItem]]:
     days: dict[int, list[TimedItem]] = defaultdict(list)
     for item in items:
@@ -99,8 +110,11 @@ def _by_day(items: Iterable[TimedItem]) -> dict[int, list[TimedItem]]:
 # --------------------------------------------------------------------------- variables
 
 
-def create_structure_variables(data: ProblemData, model: cp_model.CpModel) -> StructureVariables:
-    """Create ``attend``, ``open``, ``flow`` and ``appointment`` variables, pruned by the data."""
+def create_structure_variables(data: ProblemData, model: cp_model.CpModel, fixed: FixedSessions | None = None) -> StructureVariables:
+    """Create ``attend``, ``open``, ``flow`` and ``appointment`` variables, pruned by the data.
+
+    Fixed sessions enter the participants' and therapists' timelines as constants (1).
+    """
     attend: dict[int, list[tuple[int, cp_model.IntVar]]] = {}
     opened: dict[int, list[cp_model.IntVar]] = {}
     flow: dict[tuple[int, int, int], cp_model.IntVar] = {}
@@ -132,7 +146,22 @@ def create_structure_variables(data: ProblemData, model: cp_model.CpModel) -> St
             minutes = option.end - option.start
             participant_items[spec.participant].append((var, option.day, option.start, option.end, minutes))
             therapist_items[option.therapist].append((var, option.day, option.start, option.end, minutes))
+    _add_fixed_items(fixed, participant_items, therapist_items)
     return StructureVariables(attend, opened, flow, appointment, participant_items, therapist_items)
+
+
+def _add_fixed_items(fixed: FixedSessions | None, participant_items: list[list[TimedItem]], therapist_items: list[list[TimedItem]]) -> None:
+    if fixed is None:
+        return
+    for group in fixed.groups:
+        item: TimedItem = (1, group.day, group.start, group.end, group.end - group.start)
+        therapist_items[group.therapist].append(item)
+        for p in group.participants:
+            participant_items[p].append(item)
+    for held in fixed.appointments:
+        option = held.option
+        item = (1, option.day, option.start, option.end, option.end - option.start)
+        therapist_items[option.therapist].append(item)
 
 
 # --------------------------------------------------------------------------- hard families
@@ -244,10 +273,10 @@ def add_participant_limits(data: ProblemData, model: cp_model.CpModel, v: Struct
         limit = int(data.max_sessions_per_day[p])
         if limit != NO_LIMIT:
             for day_items in per_day.values():
-                if len(day_items) > limit:
+                if len(day_items) > limit and _has_variables(day_items):
                     model.add(sum(item[0] for item in day_items) <= limit)
         total_minutes = sum(item[4] * item[0] for item in items)
-        if data.hours_max[p] != NO_LIMIT:
+        if data.hours_max[p] != NO_LIMIT and _has_variables(items):
             model.add(total_minutes <= int(data.hours_max[p]))
         if data.hours_min[p] > 0:
             short = model.new_int_var(0, int(data.hours_min[p]), f"hours_short_p{p}")
@@ -259,7 +288,10 @@ def add_participant_limits(data: ProblemData, model: cp_model.CpModel, v: Struct
             for day, day_items in per_day.items():
                 present = model.new_bool_var(f"present_p{p}_d{day}")
                 for item in day_items:
-                    model.add_implication(item[0], present)  # type: ignore[arg-type]
+                    if isinstance(item[0], int):
+                        model.add(present == 1)
+                    else:
+                        model.add_implication(item[0], present)
                 model.add(present <= sum(item[0] for item in day_items))
                 indicators.append(present)
             if days_max != NO_LIMIT and days_max < len(per_day):
@@ -277,7 +309,7 @@ def add_therapist_limits(data: ProblemData, model: cp_model.CpModel, items_by_th
     for t, items in enumerate(items_by_therapist):
         minutes = sum(item[4] * item[0] for item in items)
         loads.append(minutes)
-        if data.therapist_max_minutes[t] != NO_LIMIT and items:
+        if data.therapist_max_minutes[t] != NO_LIMIT and _has_variables(items):
             model.add(minutes <= int(data.therapist_max_minutes[t]))
         limit = int(data.therapist_max_sessions_per_day[t])
         if limit != NO_LIMIT:
@@ -297,44 +329,61 @@ def add_concurrency(data: ProblemData, model: cp_model.CpModel, items_by_therapi
     _no_overlap_cliques(model, items, data.max_concurrent)
 
 
-def add_weekly_type_caps(data: ProblemData, model: cp_model.CpModel, sessions_of_candidate: Mapping[int, Sequence[cp_model.IntVar]]) -> None:
-    """Rule 6: no group type runs more than ``max_sessions_per_week`` sessions."""
+def add_weekly_type_caps(
+    data: ProblemData,
+    model: cp_model.CpModel,
+    sessions_of_candidate: Mapping[int, Sequence[cp_model.IntVar]],
+    fixed: FixedSessions | None = None,
+) -> None:
+    """Rule 6: no group type runs more than ``max_sessions_per_week`` sessions (fixed ones included)."""
     per_type: dict[int, list[cp_model.IntVar]] = defaultdict(list)
     for k in data.candidates:
         per_type[k.group_type].extend(sessions_of_candidate.get(k.index, ()))
+    held: dict[int, int] = defaultdict(int)
+    for group in fixed.groups if fixed else ():
+        held[group.group_type] += 1
     for g, variables in per_type.items():
         cap = int(data.max_sessions_per_week[g])
-        if cap != NO_LIMIT and len(variables) > cap:
-            model.add(sum(variables) <= cap)
+        if cap != NO_LIMIT and len(variables) + held[g] > cap:
+            model.add(sum(variables) <= max(0, cap - held[g]))
 
 
-def add_needs(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
-    """Rule 7 and appointment counts: no more sessions of a type than ``needs`` asks."""
+def add_needs(data: ProblemData, model: cp_model.CpModel, v: StructureVariables, fixed: FixedSessions | None = None) -> None:
+    """Rule 7 and appointment counts: no more sessions of a type than ``needs`` asks.
+
+    Fixed sessions already deliver part of a need; the rest is what the variables may add.
+    """
     per_need: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
     for k in data.candidates:
         for p, var in v.attend[k.index]:
             per_need[p, k.group_type].append(var)
     for (p, g), variables in per_need.items():
-        if len(variables) > data.needs[p, g]:
-            model.add(sum(variables) <= int(data.needs[p, g]))
+        left = int(data.needs[p, g]) - (fixed.group_count(p, g) if fixed else 0)
+        if len(variables) > left:
+            model.add(sum(variables) <= max(0, left))
     for spec in data.appointments:
         options = v.appointment[spec.index]
-        if len(options) > spec.count:
-            model.add(sum(var for _, var in options) <= spec.count)
+        left = spec.count - (fixed.appointment_count(spec.index) if fixed else 0)
+        if len(options) > left:
+            model.add(sum(var for _, var in options) <= max(0, left))
 
 
 # --------------------------------------------------------------------------- objective
 
 
-def coverage_expression(data: ProblemData, v: StructureVariables) -> cp_model.LinearExpr | int:
-    """Level 1: priority-weighted delivered sessions (groups and appointments)."""
+def coverage_expression(data: ProblemData, v: StructureVariables, fixed: FixedSessions | None = None) -> cp_model.LinearExpr | int:
+    """Level 1: priority-weighted delivered sessions (groups and appointments), fixed ones included."""
     terms: list[cp_model.LinearExpr] = []
+    constant = 0
+    if fixed is not None:
+        constant += sum(int(data.priority[p]) for group in fixed.groups for p in group.participants)
+        constant += sum(int(data.priority[data.appointments[held.spec].participant]) for held in fixed.appointments)
     for k in data.candidates:
         terms.extend(int(data.priority[p]) * var for p, var in v.attend[k.index])
     for spec in data.appointments:
         weight = int(data.priority[spec.participant])
         terms.extend(weight * var for _, var in v.appointment[spec.index])
-    return sum(terms) if terms else 0
+    return (sum(terms) + constant) if terms else constant
 
 
 def program_minimums(weights: ObjectiveWeights, shortfalls: dict[str, list[cp_model.IntVar]]) -> dict[str, cp_model.LinearExpr | int]:
@@ -345,10 +394,20 @@ def program_minimums(weights: ObjectiveWeights, shortfalls: dict[str, list[cp_mo
     }
 
 
-def build_structure_model(data: ProblemData) -> BuiltModel:
-    """The structure model of stages 1 and 2, every hard family applied."""
+def build_structure_model(data: ProblemData, fixed: FixedSessions | None = None) -> BuiltModel:
+    """The structure model of stages 1 and 2, every hard family applied.
+
+    ``fixed`` sessions (re-planning) are constants: they occupy people, therapists and video
+    rooms, count toward needs and caps, and count in coverage.
+    """
     model = cp_model.CpModel()
-    v = create_structure_variables(data, model)
+    v = create_structure_variables(data, model, fixed)
+    if fixed is not None:
+        for held in fixed.appointments:
+            option = held.option
+            v.participant_items[data.appointments[held.spec].participant].append(
+                (1, option.day, option.start, option.end, option.end - option.start)
+            )
     add_group_size(data, model, v)  # rule 1
     add_licensure(data, model, v)  # rules 1, 2, 4 at mixed candidates
     add_participant_no_overlap(data, model, v)  # rule 3
@@ -357,25 +416,17 @@ def build_structure_model(data: ProblemData) -> BuiltModel:
     shortfalls = add_participant_limits(data, model, v)  # rule 4 (+ level-2 shortfalls)
     add_therapist_limits(data, model, v.therapist_items)  # rule 5
     add_concurrency(data, model, v.therapist_items)  # rule 6
-    add_weekly_type_caps(data, model, v.open)  # rule 6
-    add_needs(data, model, v)  # rule 7
+    add_weekly_type_caps(data, model, v.open, fixed)  # rule 6
+    add_needs(data, model, v, fixed)  # rule 7
     families = program_minimums(data.scenario.objective, shortfalls)
     levels: dict[str, cp_model.LinearExpr | int] = {
-        "coverage": coverage_expression(data, v),
+        "coverage": coverage_expression(data, v, fixed),
         "minimums": sum(families.values()),
     }
     return BuiltModel(model, levels, families, variables=v)
 
 
 # --------------------------------------------------------------------------- assignment model
-
-
-@dataclass(frozen=True)
-class FixedAppointment:
-    """An appointment held fixed in the assignment stage."""
-
-    spec: int
-    option: AppointmentOption
 
 
 def build_assignment_model(

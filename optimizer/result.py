@@ -10,7 +10,7 @@ from typing import Protocol
 from models.schedule import Schedule
 
 
-class SolveStatus(str, enum.Enum):
+class SolveStatus(enum.StrEnum):
     """How a solve ended (the schedule file's ``solver.status``)."""
 
     OPTIMAL = "optimal"  # level 1 proven optimal (lower levels: see Result.levels_status)

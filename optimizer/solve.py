@@ -26,14 +26,9 @@ from importlib.metadata import version as _package_version
 from ortools.sat.python import cp_model
 
 from models.scenario import Scenario
-from optimizer.data import ProblemData, build_problem_data
-from optimizer.greedy import Solution, greedy_solution
-from optimizer.model import (
-    BuiltModel,
-    FixedAppointment,
-    build_assignment_model,
-    build_structure_model,
-)
+from optimizer.data import FixedAppointment, ProblemData, build_problem_data
+from optimizer.greedy import Solution, best_greedy_solution
+from optimizer.model import BuiltModel, build_assignment_model, build_structure_model
 from optimizer.reasons import reason_finder
 from optimizer.result import Progress, Result, SolveParams, SolveStatus, StopFlag
 from optimizer.schedule import build_schedule
@@ -294,7 +289,7 @@ def solve(
     clock = _Clock(params)
     workers = params.resolved_workers()
     data = build_problem_data(scenario)
-    greedy = greedy_solution(data)
+    greedy = best_greedy_solution(data)
     structure = build_structure_model(data)
     build_seconds = clock.elapsed()
     messages: list[str] = []
