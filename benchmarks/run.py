@@ -248,19 +248,44 @@ def _row_from_report(
     return row
 
 
+@dataclass(frozen=True)
+class Instance:
+    """A scenario to benchmark: generated (``size``, ``seed``) or read from a file (size ``file``)."""
+
+    name: str
+    size: str
+    seed: int
+    scenario: Scenario
+
+
+def generated_instance(size: str, seed: int) -> Instance:
+    """The generated instance ``SIZE-SEED`` (``iop-roster generate --size SIZE --seed SEED``)."""
+    return Instance(f"{size}-{seed}", size, seed, generate_scenario(size, seed))
+
+
+def file_instance(path: str | Path) -> Instance:
+    """A scenario file as an instance named by its file name."""
+    from models.io import load_scenario
+
+    return Instance(Path(path).stem, "file", 0, load_scenario(path).scenario)
+
+
 def benchmark_instance(
-    size: str, seed: int, time_limits: Sequence[float], workers: int, console: Console | None = None
+    instance: Instance, time_limits: Sequence[float], workers: int, console: Console | None = None
 ) -> list[Row]:
-    """The greedy row and one CP-SAT row per time limit for one generated instance."""
-    scenario = generate_scenario(size, seed)
-    instance = f"{size}-{seed}"
+    """The greedy row and one CP-SAT row per time limit for one instance."""
+    scenario, name = instance.scenario, instance.name
     say = console.print if console is not None else (lambda *_args, **_kwargs: None)
-    say(f"[bold]{instance}[/]: {len(scenario.participants)} participants; greedy ...", highlight=False)
-    greedy = _row_from_report(scenario, instance, size, seed, None, run_in_child(scenario, "greedy", 60.0, 1))
+    say(f"[bold]{name}[/]: {len(scenario.participants)} participants; greedy ...", highlight=False)
+
+    def row_of(limit: float | None, report: dict[str, object]) -> Row:
+        return _row_from_report(scenario, name, instance.size, instance.seed, limit, report)
+
+    greedy = row_of(None, run_in_child(scenario, "greedy", 60.0, 1))
     rows = [greedy]
     for limit in time_limits:
-        say(f"[bold]{instance}[/]: CP-SAT, {limit:g} s, {workers} worker(s) ...", highlight=False)
-        row = _row_from_report(scenario, instance, size, seed, limit, run_in_child(scenario, "cp-sat", limit, workers))
+        say(f"[bold]{name}[/]: CP-SAT, {limit:g} s, {workers} worker(s) ...", highlight=False)
+        row = row_of(limit, run_in_child(scenario, "cp-sat", limit, workers))
         if row.delivered is not None and greedy.delivered is not None:
             row.vs_greedy = row.delivered - greedy.delivered
         rows.append(row)
@@ -324,17 +349,16 @@ def _cell(name: str, value: object) -> str:
     return str(value)
 
 
-def instance_lines(sizes: Sequence[str], seeds: Sequence[int]) -> list[str]:
+def instance_lines(instances: Sequence[Instance]) -> list[str]:
     """One line per instance: participants, therapists, needed sessions, demand and supply hours."""
     lines = []
-    for size in sizes:
-        for seed in seeds:
-            figures = scenario_figures(generate_scenario(size, seed))
-            lines.append(
-                f"| {size}-{seed} | {figures['participants']:g} | {figures['adolescents']:g} | {figures['therapists']:g} "
-                f"| {figures['needed_group_sessions']:g} | {figures['needed_appointments']:g} "
-                f"| {figures['demand_hours']:g} | {figures['supply_hours']:g} |"
-            )
+    for instance in instances:
+        figures = scenario_figures(instance.scenario)
+        lines.append(
+            f"| {instance.name} | {figures['participants']:g} | {figures['adolescents']:g} | {figures['therapists']:g} "
+            f"| {figures['needed_group_sessions']:g} | {figures['needed_appointments']:g} "
+            f"| {figures['demand_hours']:g} | {figures['supply_hours']:g} |"
+        )
     return lines
 
 
@@ -416,14 +440,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=2, help="CP-SAT workers (default 2)")
     parser.add_argument("--out", default=None, help="markdown file to write; the CSV goes beside it "
                         "(default benchmarks/results/<date>-<sizes>.md)")
+    parser.add_argument("--files", nargs="*", default=[], metavar="FILE",
+                        help="also benchmark these scenario files (give --sizes '' for files only)")
     parser.add_argument("--save-scenarios", default=None, metavar="DIR",
                         help="also write each generated scenario to DIR (YAML)")
     return parser
 
 
 def run(
-    sizes: Sequence[str],
-    seeds: Sequence[int],
+    instances: Sequence[Instance],
     time_limits: Sequence[float],
     workers: int,
     out: str | Path,
@@ -435,13 +460,12 @@ def run(
     console = console or Console(stderr=True)
     machine = machine_info()
     rows: list[Row] = []
-    for size in sizes:
-        for seed in seeds:
-            if save_scenarios is not None:
-                write_atomic(Path(save_scenarios) / f"{size}-{seed}.yaml", scenario_text(generate_scenario(size, seed)))
-            rows.extend(benchmark_instance(size, seed, time_limits, workers, console))
+    for instance in instances:
+        if save_scenarios is not None:
+            write_atomic(Path(save_scenarios) / f"{instance.name}.yaml", scenario_text(instance.scenario))
+        rows.extend(benchmark_instance(instance, time_limits, workers, console))
     target = Path(out)
-    write_atomic(target, markdown(rows, machine, command, workers, instance_lines(sizes, seeds)))
+    write_atomic(target, markdown(rows, machine, command, workers, instance_lines(instances)))
     write_atomic(target.with_suffix(".csv"), csv_text(rows))
     return rows
 
@@ -451,16 +475,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     canonical = {key.lower(): key for key in SIZES}
     sizes: list[str] = []
-    for item in args.sizes.split(","):
+    for item in args.sizes.split(",") if args.sizes else []:
         if item.strip().lower() not in canonical:
             _parser().error(f"unknown size {item!r}: choose from {', '.join(SIZES)}")
         sizes.append(canonical[item.strip().lower()])
     seeds = [int(s) for s in _list(args.seeds, int)]
     limits = [float(t) for t in _list(args.time_limits, float)]
-    out = args.out or f"benchmarks/results/{datetime.now(UTC):%Y-%m-%d}-{'-'.join(s.lower() for s in sizes)}.md"
+    instances = [generated_instance(size, seed) for size in sizes for seed in seeds]
+    instances += [file_instance(path) for path in args.files]
+    labels = [s.lower() for s in sizes] + (["files"] if args.files else [])
+    out = args.out or f"benchmarks/results/{datetime.now(UTC):%Y-%m-%d}-{'-'.join(labels)}.md"
     command = "python -m benchmarks.run " + " ".join(argv if argv is not None else sys.argv[1:])
     console = Console(stderr=True)
-    rows = run(sizes, seeds, limits, args.workers, out, console, command.strip(), args.save_scenarios)
+    rows = run(instances, limits, args.workers, out, console, command.strip(), args.save_scenarios)
     # Off a terminal (a log, a pipe) rich would squeeze 18 columns into 80 characters.
     Console(width=None if sys.stdout.isatty() else 220).print(rich_table(rows))
     console.print(f"written: {out} and {Path(out).with_suffix('.csv')}", highlight=False)
