@@ -503,3 +503,27 @@ def test_local_dask_cluster_batch_survives_a_killed_worker(
     assert started == []
     assert {row.outcome for row in again.rows} == {"skipped"}
     assert again.ok
+
+
+def test_a_damaged_schedule_is_solved_again(tmp_path: Path) -> None:
+    scenario = tmp_path / "two-states.yaml"
+    shutil.copy(TWO_STATES, scenario)
+    out = tmp_path / "out"
+    out.mkdir()
+    schedule_path(out, "two-states").write_text("format: iop-schedule/1\nsolver: [\n")
+    plan = plan_batch(discover_inputs([scenario]), out, SolveParams(time_limit=1))
+    assert [task.name for task in plan.tasks] == ["two-states"]
+
+
+def test_a_solver_exception_is_reported_by_type_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib
+
+    solve_module = importlib.import_module("optimizer.solve")
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise ValueError("P0001 secret detail")
+
+    monkeypatch.setattr(solve_module, "solve", explode)
+    data = TWO_STATES.read_bytes()
+    outcome = solve_task(SolveTask("two", str(TWO_STATES), data, SolveParams(time_limit=1), "h"))
+    assert (outcome.kind, outcome.reason) == ("error", "the solver raised ValueError")
