@@ -6,6 +6,9 @@ the ``spawn`` context, so a solve shares no state with the server or with anothe
 crash in OR-Tools cannot take the server down. Every solve gets ``workers_per_solve`` CP-SAT
 workers, chosen so that ``concurrent x workers_per_solve`` fits the cores.
 
+One process is always started ahead, with Python and OR-Tools loaded but no job yet, so that a
+job reaching the front of the queue starts solving at once; each process serves one job.
+
 The solver process writes its progress and its result to the store itself (guarded by the
 job's run token), so a result is durable the moment it exists. It watches its parent and
 exits if the server dies, so no orphan keeps a core busy. A stop is a multiprocessing Event
@@ -14,12 +17,14 @@ the solve polls; CP-SAT then stops its search and the best schedule found is kep
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import threading
 import time
 from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Protocol
 
 from pydantic import JsonValue
@@ -110,17 +115,20 @@ def _watch_parent(parent_pid: int) -> None:
         time.sleep(0.5)
 
 
-def run_job(
-    url: str, job_id: str, token: str, workers: int, stop: _Event, progress_interval: float, parent_pid: int
+def solver_process(
+    url: str, jobs: Connection, workers: int, stop: _Event, progress_interval: float, parent_pid: int
 ) -> None:
-    """Body of a solver process: load the job, solve it, write the outcome.
+    """Body of a solver process: get a job, solve it, write the outcome, exit.
+
+    The process is started before its job is known, so that starting Python and importing
+    OR-Tools overlaps the solve before it; it then serves exactly one job.
 
     Parameters
     ----------
     url
         The job store's URL.
-    job_id, token
-        The job and the run token it was claimed with.
+    jobs
+        Receives ``(job_id, run_token)`` once; closed without a job when the server stops.
     workers
         CP-SAT workers this solve may use (a request may ask for fewer).
     stop
@@ -134,6 +142,10 @@ def run_job(
     # Imported here: the server process never loads OR-Tools.
     from optimizer.solve import solve
 
+    try:
+        job_id, token = jobs.recv()
+    except (EOFError, OSError):
+        return
     store = JobStore(url, create=False)
     try:
         loaded_job = store.load_for_run(job_id, token)
@@ -170,14 +182,21 @@ def run_job(
 
 
 @dataclass
-class _Running:
+class _Process:
+    """A solver process, its stop event and the pipe that hands it its job."""
+
     process: SpawnProcess
     stop: _Event
-    token: str
+    jobs: Connection
+    token: str = ""
 
 
 class Runner:
     """Starts queued jobs in solver processes, watches them, forwards stops.
+
+    One solver process is kept started ahead (its imports done, no job yet), so a job that
+    reaches the front of the queue starts solving without waiting for Python and OR-Tools to
+    load; every process still serves exactly one job.
 
     Parameters
     ----------
@@ -210,10 +229,16 @@ class Runner:
         self.progress_interval = progress_interval
         self.poll_interval = poll_interval
         self._context = multiprocessing.get_context("spawn")
-        self._running: dict[str, _Running] = {}
+        self._running: dict[str, _Process] = {}
+        self._standby: _Process | None = None
         self._lock = threading.Lock()
-        self._wake = threading.Event()
         self._halt = threading.Event()
+        # A self-pipe: wake() writes a byte, so the loop can wait on it and on the
+        # sentinels of the solver processes at once.
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        self._pipe_lock = threading.Lock()
+        self._pipe_open = True
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -231,24 +256,35 @@ class Runner:
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop dispatching and end the solver processes; their jobs resume after a restart."""
         self._halt.set()
-        self._wake.set()
+        self.wake()
         if self._thread is not None:
             self._thread.join(timeout)
         with self._lock:
             running = list(self._running.items())
             self._running.clear()
+            standby, self._standby = self._standby, None
+        if standby is not None:
+            running.append(("", standby))
         for job_id, entry in running:
+            entry.jobs.close()
             if entry.process.is_alive():
                 entry.process.terminate()
-                logger.info("job %s: solve interrupted by shutdown, resumes after restart", job_id)
+                if job_id:
+                    logger.info("job %s: solve interrupted by shutdown, resumes after restart", job_id)
             entry.process.join(timeout)
             if entry.process.is_alive():
                 entry.process.kill()
                 entry.process.join(timeout)
+        with self._pipe_lock:
+            self._pipe_open = False
+            os.close(self._wake_read)
+            os.close(self._wake_write)
 
     def wake(self) -> None:
         """Look at the queue now (a job was submitted)."""
-        self._wake.set()
+        with self._pipe_lock, contextlib.suppress(OSError):
+            if self._pipe_open:  # a closed descriptor's number may belong to another file by now
+                os.write(self._wake_write, b"\0")
 
     def request_stop(self, job_id: str) -> None:
         """Tell a running solve to stop and keep its best schedule."""
@@ -256,7 +292,7 @@ class Runner:
             entry = self._running.get(job_id)
         if entry is not None:
             entry.stop.set()
-        self._wake.set()
+        self.wake()
 
     def running(self) -> int:
         """Solves running now."""
@@ -271,36 +307,62 @@ class Runner:
                 self._reap()
                 self._forward_stops()
                 self._launch()
+                self._keep_standby()
             except Exception as error:  # noqa: BLE001 - keep dispatching after a database hiccup
                 logger.error("dispatcher: %s; retrying", type(error).__name__)
-            self._wake.wait(self.poll_interval)
-            self._wake.clear()
+            with self._lock:
+                sentinels = [entry.process.sentinel for entry in self._running.values()]
+            wait([self._wake_read, *sentinels], self.poll_interval)
+            with contextlib.suppress(OSError):
+                while os.read(self._wake_read, 4096):
+                    pass
+
+    def _spawn(self) -> _Process:
+        receiver, sender = self._context.Pipe(duplex=False)
+        stop = self._context.Event()
+        process = self._context.Process(
+            target=solver_process,
+            args=(self.store.url, receiver, self.workers_per_solve, stop, self.progress_interval, os.getpid()),
+            name="iop-roster-solve",
+            daemon=True,
+        )
+        process.start()
+        receiver.close()
+        return _Process(process, stop, sender)
+
+    def _keep_standby(self) -> None:
+        if self._halt.is_set():
+            return
+        standby = self._standby
+        if standby is not None and not standby.process.is_alive():
+            standby.process.join()
+            standby.jobs.close()
+            self._standby = standby = None
+        if standby is None:
+            self._standby = self._spawn()
 
     def _launch(self) -> None:
         while not self._halt.is_set() and self.running() < self.concurrent:
             job = self.store.claim_next()
             if job is None or job.run_token is None:
                 return
-            stop = self._context.Event()
-            if job.stop_requested:
-                stop.set()
-            process = self._context.Process(
-                target=run_job,
-                args=(self.store.url, job.id, job.run_token, self.workers_per_solve, stop,
-                      self.progress_interval, os.getpid()),
-                name=f"iop-roster-solve-{job.id[:8]}",
-                daemon=True,
-            )
             try:
-                process.start()
+                entry = self._standby if self._standby is not None and self._standby.process.is_alive() else None
+                self._standby = None
+                if entry is None:
+                    entry = self._spawn()
+                entry.token = job.run_token
+                if job.stop_requested:
+                    entry.stop.set()
+                entry.jobs.send((job.id, job.run_token))
             except Exception as error:  # noqa: BLE001 - fail this job, keep serving the others
                 logger.error("job %s: cannot start a solver process (%s)", job.id, type(error).__name__)
                 self.store.finish(job.id, job.run_token, FAILED,
                                   errors=[_error("the server could not start a solver process")])
                 continue
             with self._lock:
-                self._running[job.id] = _Running(process, stop, job.run_token)
-            logger.info("job %s: solving (attempt %d, pid %s)", job.id, job.attempts, process.pid)
+                self._running[job.id] = entry
+            logger.info("job %s: solving (attempt %d, pid %s)", job.id, job.attempts, entry.process.pid)
 
     def _reap(self) -> None:
         with self._lock:
@@ -309,6 +371,7 @@ class Runner:
                 del self._running[job_id]
         for job_id, entry in ended:
             entry.process.join()
+            entry.jobs.close()
             code = entry.process.exitcode
             # A solver process that wrote its result has moved the job on and this is a no-op.
             if self.store.finish(job_id, entry.token, FAILED, errors=[_error(
