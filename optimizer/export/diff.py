@@ -334,10 +334,10 @@ def _match(old: list[SessionRef], new: list[SessionRef]) -> tuple[
     return unchanged, changed, closed, opened
 
 
-def _hours(schedule: Schedule) -> dict[str, float]:
+def _hours(refs: list[SessionRef]) -> dict[str, float]:
     hours: dict[str, float] = defaultdict(float)
-    for session in schedule.sessions:
-        hours[session.therapist] += SessionRef.of(session).hours
+    for ref in refs:
+        hours[ref.therapist] += ref.hours
     return hours
 
 
@@ -397,7 +397,7 @@ def diff_schedules(old: Schedule, new: Schedule, scenario: Scenario | None = Non
         ParticipantChange(p, gained=tuple(gained[p]), lost=tuple(lost[p]), changed=tuple(moved[p]))
         for p in sorted(set(gained) | set(lost) | set(moved))
     )
-    hours_before, hours_after = _hours(old), _hours(new)
+    hours_before, hours_after = _hours(old_refs), _hours(new_refs)
     therapists = tuple(
         TherapistChange(
             t,
