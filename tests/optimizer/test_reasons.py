@@ -1,0 +1,299 @@
+"""Reasons for unmet needs: each scenario makes one filter the true cause, and the reason says so.
+
+Every scenario here is tiny (builders' defaults: program mon-fri 08:00-20:00 New York, a
+60-minute grid; a group type of 60 minutes at Mon 10:00). Solved ones go through the solver,
+whose ``unmet[].reasons`` must equal :func:`optimizer.explain.unmet_reasons` of the written
+schedule: one analysis serves both.
+"""
+
+from __future__ import annotations
+
+from builders import (
+    every_day,
+    group_type,
+    make_scenario,
+    participant,
+    people,
+    solve_checked,
+    therapist,
+)
+
+from models.scenario import Scenario
+from models.schedule import Schedule, ScheduledSession
+from optimizer.explain import explain_unmet, unmet_reasons
+from optimizer.reasons import NeedExplanation, when
+
+
+def _solved(scenario: Scenario) -> Schedule:
+    _, schedule, _ = solve_checked(scenario, time_limit=2.0, workers=1, deterministic=True)
+    # The solver's reasons and the explanation of the written schedule are the same words.
+    assert [u.model_dump() for u in schedule.unmet] == [u.model_dump() for u in unmet_reasons(scenario, schedule)]
+    return schedule
+
+
+def _need(scenario: Scenario, schedule: Schedule, participant_id: str, need: str) -> NeedExplanation:
+    found = [e for e in explain_unmet(scenario, schedule) if (e.participant, e.need) == (participant_id, need)]
+    assert len(found) == 1, [(e.participant, e.need) for e in explain_unmet(scenario, schedule)]
+    return found[0]
+
+
+def _empty(scenario: Scenario, sessions: list[ScheduledSession] | None = None) -> Schedule:
+    return Schedule.model_validate({
+        "format": "iop-schedule/1",
+        "scenario": {"name": scenario.program.name},
+        "solver": {"status": "feasible"},
+        "sessions": [s.model_dump() for s in sessions or []],
+    })
+
+
+def test_when_is_program_day_and_time() -> None:
+    assert when(1 * 1440 + 18 * 60) == "Tue 18:00"
+    assert when(0) == "Mon 00:00"
+
+
+def test_state_no_therapist_covers() -> None:
+    # P1, P2 (NY) fill the Mon 10:00 session with T1 (NY only); TX1 is in Texas.
+    scenario = make_scenario(
+        group_types=[group_type("process")],
+        therapists=[therapist("T1", states=("NY",)), therapist("T2", states=("NJ", "NY"))],
+        participants=[*people("P", 2, {"process": 1}), participant("TX1", {"process": 1}, state="TX")],
+    )
+    schedule = _solved(scenario)
+    explanation = _need(scenario, schedule, "TX1", "process")
+    assert explanation.code == "not_licensed"
+    assert explanation.reasons[0].text == "no therapist qualified for process (T1, T2) is licensed in TX"
+    assert explanation.reasons[0].state == "TX"
+
+
+def test_state_covered_only_by_an_avoided_therapist() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process")],
+        therapists=[therapist("T1", states=("TX",))],
+        participants=[participant("TX1", {"process": 1}, state="TX", avoid_therapists=["T1"])],
+    )
+    [explanation] = explain_unmet(scenario, _empty(scenario))
+    assert explanation.code == "not_licensed"
+    assert "licensed in TX (T1) are on TX1's avoid_therapists" in explanation.reasons[0].text
+
+
+def test_windows_miss_every_start() -> None:
+    # LATE is free only Monday evening; process runs at 10:00 only.
+    scenario = make_scenario(
+        group_types=[group_type("process", starts=("10:00",), days=("mon", "wed"))],
+        therapists=[therapist("T1")],
+        participants=[*people("P", 2, {"process": 1}), participant("LATE", {"process": 1}, availability={"mon": ["17:00-20:00"]})],
+    )
+    schedule = _solved(scenario)
+    explanation = _need(scenario, schedule, "LATE", "process")
+    assert explanation.code == "no_start_in_windows"
+    assert explanation.reasons[0].text == (
+        "no process start (10:00 on mon, wed, 60 min, program time) lies inside LATE's windows "
+        "(program time: Mon 17:00-20:00)"
+    )
+
+
+def test_windows_are_shown_in_program_time() -> None:
+    # 08:00-09:00 in Chicago is 09:00-10:00 in New York: it ends as the 10:00 start begins.
+    scenario = make_scenario(
+        group_types=[group_type("process")],
+        therapists=[therapist("T1")],
+        participants=[participant("CHI", {"process": 1}, timezone="America/Chicago", availability={"mon": ["08:00-09:00"]})],
+    )
+    [explanation] = explain_unmet(scenario, _empty(scenario))
+    assert "(program time: Mon 09:00-10:00)" in explanation.reasons[0].text
+
+
+def test_displaced_by_higher_priority_names_who_took_the_seat() -> None:
+    # One therapist, one start (Mon 10:00), three seats. A and B (priority 2) are in; HI
+    # (priority 3) and LO (priority 1) compete for the last seat: 3 > 1, so HI gets it.
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(2, 3))],
+        therapists=[therapist("T1")],
+        participants=[
+            participant("A", {"process": 1}, priority=2),
+            participant("B", {"process": 1}, priority=2),
+            participant("HI", {"process": 1}, priority=3),
+            participant("LO", {"process": 1}, priority=1),
+        ],
+    )
+    schedule = _solved(scenario)
+    assert [(u.participant, u.need) for u in schedule.unmet] == [("LO", "process")]
+    explanation = _need(scenario, schedule, "LO", "process")
+    assert explanation.code == "session_full"
+    full = explanation.reasons[0]
+    assert full.text.startswith("1 of 1 possible process start(s) (Mon 10:00, program time): the process sessions then are full: ")
+    assert "is full (3/3)" in full.text
+    assert "that capacity went to higher-priority HI (priority 3), A (priority 2), B (priority 2)" in full.text
+    assert full.taken_by[0] == "HI"
+    # A second session at the same time would need another therapist: T1 is leading the first.
+    assert any(r.code == "therapist_busy" and "T1 leads S0001 (process, Mon 10:00-11:00)" in r.text for r in explanation.reasons)
+
+
+def test_group_type_with_five_eligible_people_and_size_min_six() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(6, 8))],
+        therapists=[therapist("T1")],
+        participants=people("P", 5, {"process": 1}),
+    )
+    schedule = _solved(scenario)
+    assert len(schedule.unmet) == 5
+    explanation = _need(scenario, schedule, "P3", "process")
+    assert explanation.code == "too_few_people"
+    assert explanation.reasons[0].text == (
+        "fewer than 6 eligible people who need process can meet with P3 at any start "
+        "(the best, Mon 10:00 with T1, has 5: P1, P2, P3, P4, P5)"
+    )
+
+
+def test_licensed_therapist_not_available_at_any_start() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process")],
+        therapists=[therapist("T1", availability={"tue": ["08:00-20:00"]}), therapist("T2", states=("NJ",))],
+        participants=people("P", 2, {"process": 1}),
+    )
+    [first, _] = explain_unmet(scenario, _empty(scenario))
+    assert first.code == "therapist_unavailable"
+    assert first.reasons[0].text == (
+        "no therapist qualified for process and licensed in NY (T1) is available at any process start "
+        "inside P1's windows (Mon 10:00, program time)"
+    )
+
+
+def test_qualification_nobody_holds() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process", requires_qualifications=["trauma"])],
+        therapists=[therapist("T1", qualifications=("group_facilitation",))],
+        participants=people("P", 2, {"process": 1}),
+    )
+    [first, _] = explain_unmet(scenario, _empty(scenario))
+    assert first.code == "no_qualified_therapist"
+    assert first.reasons[0].text == "no therapist holds trauma, which process requires"
+
+
+def test_population_and_tags() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("adults", population="adult"), group_type("vets", requires_tags=["veteran"])],
+        therapists=[therapist("T1")],
+        participants=[participant("TEEN", {"adults": 1}, population="adolescent"), participant("P1", {"vets": 1})],
+    )
+    reasons = {(e.participant, e.need): e.reasons[0].text for e in explain_unmet(scenario, _empty(scenario))}
+    assert reasons["TEEN", "adults"] == "adults is for adult participants; TEEN is adolescent"
+    assert reasons["P1", "vets"] == "vets requires tag(s) veteran, which P1 does not carry"
+
+
+def test_own_cap_below_the_minimum_size() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(4, 6))],
+        therapists=[therapist("T1")],
+        participants=[*people("P", 4, {"process": 1}), participant("CAP", {"process": 1}, max_group_size=3)],
+    )
+    schedule = _solved(scenario)
+    explanation = _need(scenario, schedule, "CAP", "process")
+    assert explanation.reasons[0].text == "CAP's max_group_size 3 is below the process minimum size of 4"
+
+
+def test_hand_made_schedule_that_could_serve_the_need() -> None:
+    # Nothing is scheduled, yet a session could run: the reason says so, with who and when.
+    scenario = make_scenario(group_types=[group_type("process")], therapists=[therapist("T1")], participants=people("P", 2, {"process": 1}))
+    [first, second] = explain_unmet(scenario, _empty(scenario))
+    assert first.code == second.code == "could_be_served"
+    assert "a new process session could run at Mon 10:00 with T1 and P1, P2" in first.reasons[0].text
+
+
+def test_own_day_limit_and_other_sessions() -> None:
+    # P1 may attend one session a day and is already in S1 (skills, Mon 08:00); process is Mon 10:00.
+    scenario = make_scenario(
+        group_types=[group_type("process"), group_type("skills", starts=("08:00",))],
+        therapists=[therapist("T1"), therapist("T2")],
+        participants=[participant("P1", {"process": 1, "skills": 1}, max_sessions_per_day=1), *people("Q", 2, {"skills": 1, "process": 1})],
+    )
+    sessions = [
+        ScheduledSession(id="S1", kind="group", group_type="skills", therapist="T1", day="mon", start="08:00", end="09:00", participants=["P1", "Q1", "Q2"]),
+        ScheduledSession(id="S2", kind="group", group_type="process", therapist="T1", day="mon", start="10:00", end="11:00", participants=["Q1", "Q2"]),
+    ]
+    explanation = _need(scenario, _empty(scenario, sessions), "P1", "process")
+    assert explanation.code == "participant_limit"
+    assert explanation.reasons[0].text == (
+        "1 of 1 possible process start(s) (Mon 10:00, program time): P1 has 1 session(s) on Mon already (max_sessions_per_day 1)"
+    )
+
+
+def test_joining_would_break_avoid_and_group_cap() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(2, 4))],
+        therapists=[therapist("T1")],
+        participants=[
+            participant("P1", {"process": 1}, avoid=["Q1"]),
+            participant("Q1", {"process": 1}),
+            participant("Q2", {"process": 1}, max_group_size=2),
+        ],
+    )
+    sessions = [
+        ScheduledSession(id="S1", kind="group", group_type="process", therapist="T1", day="mon", start="10:00", end="11:00", participants=["Q1", "Q2"]),
+    ]
+    explanation = _need(scenario, _empty(scenario, sessions), "P1", "process")
+    rule = next(r for r in explanation.reasons if r.code == "session_rule")
+    assert "S1 (process, Mon 10:00-11:00, T1) has 2; one more breaks the max_group_size 2 of Q2" in rule.text
+    assert "S1 (process, Mon 10:00-11:00, T1) has Q1, on an avoid list with P1" in rule.text
+
+
+def test_appointment_with_a_therapist_not_licensed_in_the_state() -> None:
+    scenario = make_scenario(
+        therapists=[therapist("T1", states=("NY",))],
+        participants=[participant("TX1", state="TX", appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 60}])],
+    )
+    [explanation] = explain_unmet(scenario, _empty(scenario))
+    assert explanation.code == "not_licensed"
+    assert explanation.reasons[0].text == "T1 (T1) is not licensed in TX"
+
+
+def test_appointment_without_a_common_slot() -> None:
+    scenario = make_scenario(
+        therapists=[therapist("T1", availability={"tue": ["08:00-12:00"]})],
+        participants=[
+            participant("P1", availability={"mon": ["08:00-12:00"]}, appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 60}]),
+        ],
+    )
+    [explanation] = explain_unmet(scenario, _empty(scenario))
+    assert explanation.code == "no_appointment_slot"
+    assert explanation.reasons[0].text == (
+        "no 60-minute slot on the 60-minute grid lies inside both P1's windows (Mon 08:00-12:00) and the "
+        "availability of T1 (T1: Tue 08:00-12:00), program time"
+    )
+
+
+def test_appointment_therapist_time_taken_names_the_higher_priority_participant() -> None:
+    # T1 is free only Mon 08:00-09:00 and sees HI (priority 3) then; LO (priority 1) misses out.
+    scenario = make_scenario(
+        therapists=[therapist("T1", availability={"mon": ["08:00-09:00"]})],
+        participants=[
+            participant("HI", priority=3, appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 60}]),
+            participant("LO", priority=1, appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 60}]),
+        ],
+    )
+    schedule = _solved(scenario)
+    explanation = _need(scenario, schedule, "LO", "individual")
+    assert explanation.code == "therapist_busy"
+    assert explanation.reasons[0].text == (
+        "1 of 1 possible individual slot(s) (Mon 08:00, program time): every qualified therapist who may see LO "
+        "and is available then is taken: T1 leads S0001 (individual, Mon 08:00-09:00); "
+        "that capacity went to higher-priority HI (priority 3)"
+    )
+
+
+def test_video_rooms() -> None:
+    # One video room: the Mon 10:00 individual of P1 takes it, so no process session can open.
+    scenario = make_scenario(
+        group_types=[group_type("process")],
+        therapists=[therapist("T1"), therapist("T2")],
+        participants=[
+            participant("P1", {"process": 1}, availability={"mon": ["10:00-11:00"]}),
+            participant("P2", {"process": 1}, availability={"mon": ["10:00-11:00"]}),
+            participant("P3", availability=every_day(), appointments=[{"kind": "individual", "therapist": "T2", "duration_minutes": 60}]),
+        ],
+        max_concurrent_sessions=1,
+    )
+    sessions = [ScheduledSession(id="S1", kind="individual", therapist="T2", day="mon", start="10:00", end="11:00", participants=["P3"])]
+    explanation = _need(scenario, _empty(scenario, sessions), "P1", "process")
+    assert explanation.code == "video_rooms"
+    assert "Mon 10:00: 1 of 1 video rooms in use (S1)" in explanation.reasons[0].text
