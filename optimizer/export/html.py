@@ -31,6 +31,7 @@ from models.schedule import Schedule
 from optimizer import __version__
 from optimizer.export.charts import coverage_svg, utilisation_svg
 from optimizer.export.timeline import (
+    APPOINTMENT_COLOUR,
     TimedSession,
     colours,
     coverage,
@@ -146,7 +147,7 @@ def report_context(scenario: Scenario, schedule: Schedule) -> dict[str, object]:
         for item in items:
             session = item.session
             category = session_category(session)
-            background = palette.get(category, "#7F7F7F")
+            background = palette.get(category, APPOINTMENT_COLOUR)
             lane, lane_count = lanes[session.id]
             block = SessionBlock(
                 id=session.id,

@@ -34,6 +34,7 @@ from models.io import write_atomic
 from models.scenario import Scenario
 from models.schedule import Schedule
 from optimizer.export.timeline import (
+    APPOINTMENT_COLOUR,
     TimedSession,
     colours,
     coverage,
@@ -230,7 +231,7 @@ def _grid_sheet(
             )
             key = session_category(running[0].session)
             if key not in cell_formats:
-                background = palette.get(key, "#DDDDDD")
+                background = palette.get(key, APPOINTMENT_COLOUR)
                 cell_formats[key] = workbook.add_format(
                     {"text_wrap": True, "valign": "top", "bg_color": background, "font_color": text_colour(background)}
                 )
