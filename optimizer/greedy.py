@@ -20,6 +20,7 @@ from models.schedule import Schedule
 from optimizer.data import (
     NO_LIMIT,
     AppointmentOption,
+    FixedSessions,
     GroupCandidate,
     ProblemData,
     build_problem_data,
@@ -32,6 +33,7 @@ class Solution:
 
     groups: list[tuple[int, int, list[int]]] = field(default_factory=list)
     appointments: list[tuple[int, AppointmentOption]] = field(default_factory=list)
+    fixed: FixedSessions | None = None  # re-planning: sessions held exactly as they were
 
     def attendees(self) -> dict[int, list[int]]:
         """Participants at each candidate, all sessions there together."""
@@ -57,6 +59,7 @@ class _State:
         self.concurrent = np.zeros(MINUTES_PER_WEEK, dtype=np.int64)
         self.type_sessions = np.zeros(data.num_group_types, dtype=np.int64)
         self.at_candidate: dict[int, set[int]] = {}
+        self.appointments_left = {spec.index: spec.count for spec in data.appointments}
         self.partners: dict[int, set[int]] = {}
         for p, q in data.avoid_pairs:
             self.partners.setdefault(p, set()).add(q)
@@ -163,14 +166,93 @@ def _best_session(data: ProblemData, state: _State, k: GroupCandidate) -> tuple[
     return best
 
 
-def greedy_solution(data: ProblemData, *, appointments_first: bool = False) -> Solution:
+def _book_fixed(data: ProblemData, state: _State, fixed: FixedSessions) -> None:
+    for group in fixed.groups:
+        state.book_therapist(group.therapist, group.day, group.start, group.end)
+        state.type_sessions[group.group_type] += 1
+        for p in group.participants:
+            state.book_participant(p, group.day, group.start, group.end)
+            state.need_left[p, group.group_type] -= 1
+    for held in fixed.appointments:
+        option = held.option
+        state.book_participant(data.appointments[held.spec].participant, option.day, option.start, option.end)
+        state.book_therapist(option.therapist, option.day, option.start, option.end)
+        state.appointments_left[held.spec] -= 1
+
+
+def _book_seed(data: ProblemData, state: _State, seed: Solution, solution: Solution) -> None:
+    """Keep what can be kept of a schedule in force: each session if it still obeys every rule."""
+    for k_index, i, people in seed.groups:
+        k = data.candidates[k_index]
+        t = int(k.therapists[i])
+        g = k.group_type
+        cap = data.max_sessions_per_week[g]
+        if (cap != NO_LIMIT and state.type_sessions[g] >= cap) or not state.room_free(k.start, k.end):
+            continue
+        if not state.therapist_free(t, k.day, k.start, k.end):
+            continue
+        position_of = {int(p): position for position, p in enumerate(k.participants)}
+        taken_here = state.at_candidate.get(k_index, set())
+        members: list[int] = []
+        limit = int(data.size_max[g])
+        for p in people:
+            if p not in position_of or not k.compatible[i, position_of[p]] or state.need_left[p, g] <= 0:
+                continue
+            if p in taken_here or state.partners.get(p, set()) & (taken_here | set(members)):
+                continue
+            if not state.participants_free(np.array([p]), k.day, k.start, k.end)[0]:
+                continue
+            person_cap = int(data.group_size_cap[p])
+            new_limit = limit if person_cap == NO_LIMIT else min(limit, person_cap)
+            if len(members) + 1 > new_limit:
+                continue
+            members.append(p)
+            limit = new_limit
+        if len(members) < data.size_min[g]:
+            continue
+        state.book_therapist(t, k.day, k.start, k.end)
+        state.type_sessions[g] += 1
+        for p in members:
+            state.book_participant(p, k.day, k.start, k.end)
+            state.need_left[p, g] -= 1
+        state.at_candidate.setdefault(k_index, set()).update(members)
+        solution.groups.append((k_index, i, members))
+    for spec_index, option in seed.appointments:
+        p = data.appointments[spec_index].participant
+        if state.appointments_left[spec_index] <= 0:
+            continue
+        if not state.participants_free(np.array([p]), option.day, option.start, option.end)[0]:
+            continue
+        if not state.therapist_free(option.therapist, option.day, option.start, option.end) or not state.room_free(option.start, option.end):
+            continue
+        state.book_participant(p, option.day, option.start, option.end)
+        state.book_therapist(option.therapist, option.day, option.start, option.end)
+        state.appointments_left[spec_index] -= 1
+        solution.appointments.append((spec_index, option))
+
+
+def greedy_solution(
+    data: ProblemData,
+    *,
+    appointments_first: bool = False,
+    fixed: FixedSessions | None = None,
+    seed: Solution | None = None,
+) -> Solution:
     """Build a schedule that obeys every hard rule, greedily (see the module docstring).
 
     With ``appointments_first`` the one-to-one sessions are placed before the groups: on
     weeks where participants' windows are full, the groups then form around them.
+    ``fixed`` sessions are booked first and kept; then whatever of ``seed`` (a schedule in
+    force) still obeys every rule; then the greedy fills the rest.
     """
     state = _State(data)
-    solution = Solution()
+    solution = Solution(fixed=fixed)
+    if fixed is not None:
+        _book_fixed(data, state, fixed)
+    if seed is not None:
+        _book_seed(data, state, seed, solution)
+    if appointments_first:
+        _place_appointments(data, state, solution)
     if appointments_first:
         _place_appointments(data, state, solution)
     # Lazy greedy: a candidate's score can only fall as the week fills up, so a stale score
@@ -206,12 +288,12 @@ def greedy_solution(data: ProblemData, *, appointments_first: bool = False) -> S
     return solution
 
 
-def best_greedy_solution(data: ProblemData) -> Solution:
+def best_greedy_solution(data: ProblemData, *, fixed: FixedSessions | None = None, seed: Solution | None = None) -> Solution:
     """The better (priority-weighted) of the groups-first and appointments-first greedy schedules."""
     best: Solution | None = None
     best_value = -1
     for appointments_first in (False, True):
-        solution = greedy_solution(data, appointments_first=appointments_first)
+        solution = greedy_solution(data, appointments_first=appointments_first, fixed=fixed, seed=seed)
         value = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
         value += sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
         if value > best_value:
@@ -257,7 +339,7 @@ def _place_appointments(data: ProblemData, state: _State, solution: Solution) ->
     order = sorted(data.appointments, key=lambda spec: (-int(data.priority[spec.participant]), len(spec.options)))
     for spec in order:
         p = spec.participant
-        for _ in range(spec.count):
+        while state.appointments_left[spec.index] > 0:
             best: AppointmentOption | None = None
             best_key: tuple[int, int] | None = None
             for option in spec.options:
@@ -274,6 +356,7 @@ def _place_appointments(data: ProblemData, state: _State, solution: Solution) ->
                 break
             state.book_participant(p, best.day, best.start, best.end)
             state.book_therapist(best.therapist, best.day, best.start, best.end)
+            state.appointments_left[spec.index] -= 1
             solution.appointments.append((spec.index, best))
 
 

@@ -433,21 +433,27 @@ def build_assignment_model(
     data: ProblemData,
     attendees: dict[int, list[int]],
     appointments: Sequence[FixedAppointment],
+    *,
+    fixed: FixedSessions | None = None,
+    keep_seats: Sequence[tuple[int, int, int]] = (),
 ) -> BuiltModel:
     """Stage 3: name each session's therapist and members, with who-attends-what held.
 
     ``attendees[k]`` lists the participants at candidate ``k``. Quality (level 3) is
     weighted above cost (level 4) by more than the largest possible cost, so no cost saving
-    ever buys a unit of quality.
+    ever buys a unit of quality. ``fixed`` sessions (re-planning) are constants;
+    ``keep_seats`` (participant, candidate, therapist position) of a schedule in force are
+    kept before any quality or cost consideration.
     """
     model = cp_model.CpModel()
     weights = data.scenario.objective
     seats: dict[tuple[int, int, int], cp_model.IntVar] = {}
     sessions: dict[tuple[int, int], cp_model.IntVar] = {}
     therapist_items: list[list[TimedItem]] = [[] for _ in range(data.num_therapists)]
-    for fixed in appointments:
-        option = fixed.option
+    for held in appointments:
+        option = held.option
         therapist_items[option.therapist].append((1, option.day, option.start, option.end, option.end - option.start))
+    _add_fixed_items(fixed, [[] for _ in range(data.num_participants)], therapist_items)
 
     sessions_of_candidate: dict[int, list[cp_model.IntVar]] = {}
     continuity: dict[tuple[int, int, int], cp_model.IntVar] = {}
@@ -497,16 +503,16 @@ def build_assignment_model(
     add_therapist_no_overlap(data, model, therapist_items)
     loads = add_therapist_limits(data, model, therapist_items)
     add_concurrency(data, model, therapist_items)
-    add_weekly_type_caps(data, model, sessions_of_candidate)
+    add_weekly_type_caps(data, model, sessions_of_candidate, fixed)
 
-    for fixed in appointments:
-        spec = data.appointments[fixed.spec]
+    for held in appointments:
+        spec = data.appointments[held.spec]
         preferred = data.preferred[spec.participant]
-        if preferred and fixed.option.therapist not in preferred:
+        if preferred and held.option.therapist not in preferred:
             non_preferred.append(model.new_constant(1))
 
     horizon = sum(int(data.duration[data.candidates[k].group_type]) * len(data.candidates[k].therapists) for k in sessions_of_candidate)
-    horizon += sum(f.option.end - f.option.start for f in appointments)
+    horizon += sum(held.option.end - held.option.start for held in appointments)
     busiest = model.new_int_var(0, max(horizon, 0), "busiest_therapist_minutes")
     for load in loads:
         model.add(busiest >= load)
@@ -524,5 +530,18 @@ def build_assignment_model(
     cost = families["sessions"] + families["therapist_hours"]
     # Strict order: one unit of quality outweighs the largest cost any schedule can have.
     cost_bound = weights.sessions * 60 * (len(sessions) + len(appointments)) + weights.therapist_hours * horizon
-    model.minimize((cost_bound + 1) * quality + cost)
+    objective = (cost_bound + 1) * quality + cost
+    kept = [seats[key] for key in keep_seats if key in seats]
+    if kept:
+        # Re-planning: a participant kept in their session with their therapist outranks
+        # every quality and cost consideration (changes sit just below coverage).
+        quality_bound = (
+            weights.continuity * 60 * len(continuity)
+            + weights.preferred_therapist * 60 * (len(seats) + len(appointments))
+            + weights.load_balance * horizon
+        )
+        lost = len(kept) - sum(kept)
+        families["kept_seats_lost"] = lost
+        objective = (quality_bound + 1) * (cost_bound + 1) * lost + objective
+    model.minimize(objective)
     return BuiltModel(model, {"quality": quality, "cost": cost}, families, seats=seats, sessions=sessions)

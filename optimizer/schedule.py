@@ -14,7 +14,7 @@ from models.schedule import (
     SolverStatus,
     UnmetNeed,
 )
-from optimizer.data import ProblemData
+from optimizer.data import AppointmentOption, ProblemData
 from optimizer.greedy import Solution
 
 ReasonFinder = Callable[[str, str, int], list[str]]
@@ -25,41 +25,78 @@ def _hhmm(program_minute: int, *, end: bool = False) -> str:
     return "24:00" if end and minute == 0 else format_time(minute)
 
 
-def build_sessions(data: ProblemData, solution: Solution) -> list[ScheduledSession]:
-    """Sessions in a stable order (day, start, kind, therapist), numbered S0001, S0002, ..."""
-    rows: list[tuple[tuple[int, str, str, str, str], dict[str, object]]] = []
+GroupRow = tuple[int, int, int, int, int, list[int], "str | None"]  # type, therapist, day, start, end, people, id
+
+
+def all_groups(data: ProblemData, solution: Solution) -> list[GroupRow]:
+    """Every group session of a solution, fixed (re-planning) ones included."""
+    rows: list[GroupRow] = []
     for k_index, i, people in solution.groups:
         k = data.candidates[k_index]
-        therapist = data.therapist_ids[int(k.therapists[i])]
-        group_type = data.group_type_ids[k.group_type]
+        rows.append((k.group_type, int(k.therapists[i]), k.day, k.start, k.end, list(people), None))
+    if solution.fixed is not None:
+        for group in solution.fixed.groups:
+            rows.append((group.group_type, group.therapist, group.day, group.start, group.end, list(group.participants), group.session_id))
+    return rows
+
+
+def all_appointments(data: ProblemData, solution: Solution) -> list[tuple[int, AppointmentOption, str | None]]:
+    """Every appointment of a solution, fixed ones included: (spec, option, id)."""
+    rows: list[tuple[int, AppointmentOption, str | None]] = [(s, option, None) for s, option in solution.appointments]
+    if solution.fixed is not None:
+        rows.extend((held.spec, held.option, held.session_id) for held in solution.fixed.appointments)
+    return rows
+
+
+def build_sessions(data: ProblemData, solution: Solution) -> list[ScheduledSession]:
+    """Sessions in a stable order (day, start, kind, therapist), numbered S0001, S0002, ...
+
+    Fixed sessions keep their ids; the others are numbered around them.
+    """
+    rows: list[tuple[tuple[int, str, str, str, str], str | None, dict[str, object]]] = []
+    for g, t, day, start, end, people, session_id in all_groups(data, solution):
+        therapist = data.therapist_ids[t]
+        group_type = data.group_type_ids[g]
         members = sorted(data.participant_ids[p] for p in people)
         rows.append((
-            (k.start, "group", group_type, therapist, members[0] if members else ""),
-            {"kind": "group", "group_type": group_type, "therapist": therapist, "day": DAYS[k.day],
-             "start": _hhmm(k.start), "end": _hhmm(k.end, end=True), "participants": members},
+            (start, "group", group_type, therapist, members[0] if members else ""),
+            session_id,
+            {"kind": "group", "group_type": group_type, "therapist": therapist, "day": DAYS[day],
+             "start": _hhmm(start), "end": _hhmm(end, end=True), "participants": members},
         ))
-    for spec_index, option in solution.appointments:
+    for spec_index, option, session_id in all_appointments(data, solution):
         spec = data.appointments[spec_index]
         therapist = data.therapist_ids[option.therapist]
         participant = data.participant_ids[spec.participant]
         rows.append((
             (option.start, spec.kind, "", therapist, participant),
+            session_id,
             {"kind": spec.kind, "group_type": None, "therapist": therapist, "day": DAYS[option.day],
              "start": _hhmm(option.start), "end": _hhmm(option.end, end=True), "participants": [participant]},
         ))
     rows.sort(key=lambda row: row[0])
+    taken = {session_id for _, session_id, _ in rows if session_id}
     width = max(4, len(str(len(rows))))
-    return [ScheduledSession(id=f"S{n + 1:0{width}d}", **fields) for n, (_, fields) in enumerate(rows)]  # type: ignore[arg-type]
+    sessions: list[ScheduledSession] = []
+    counter = 0
+    for _, session_id, fields in rows:
+        if session_id is None:
+            while True:
+                counter += 1
+                session_id = f"S{counter:0{width}d}"
+                if session_id not in taken:
+                    break
+        sessions.append(ScheduledSession(id=session_id, **fields))  # type: ignore[arg-type]
+    return sessions
 
 
 def unmet_needs(data: ProblemData, solution: Solution, reasons: ReasonFinder | None = None) -> list[UnmetNeed]:
     """Every need not delivered, with reasons when a reason finder is given."""
     delivered: Counter[tuple[int, str]] = Counter()
-    for k_index, _, people in solution.groups:
-        type_id = data.group_type_ids[data.candidates[k_index].group_type]
+    for g, _, _, _, _, people, _ in all_groups(data, solution):
         for p in people:
-            delivered[p, type_id] += 1
-    for spec_index, _ in solution.appointments:
+            delivered[p, data.group_type_ids[g]] += 1
+    for spec_index, _, _ in all_appointments(data, solution):
         spec = data.appointments[spec_index]
         delivered[spec.participant, spec.kind] += 1
     needed: Counter[tuple[int, str]] = Counter()
@@ -81,21 +118,22 @@ def unmet_needs(data: ProblemData, solution: Solution, reasons: ReasonFinder | N
 
 def summarize(data: ProblemData, solution: Solution) -> dict[str, float | int]:
     """Coverage, hours and utilisation figures of a solution."""
-    delivered_groups = sum(len(people) for _, _, people in solution.groups)
-    delivered_appointments = len(solution.appointments)
+    groups = all_groups(data, solution)
+    appointments = all_appointments(data, solution)
+    delivered_groups = sum(len(row[5]) for row in groups)
+    delivered_appointments = len(appointments)
     needed_groups = int(data.needs.sum())
     needed_appointments = sum(spec.count for spec in data.appointments)
-    weighted_delivered = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
-    weighted_delivered += sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
+    weighted_delivered = sum(int(data.priority[p]) for row in groups for p in row[5])
+    weighted_delivered += sum(int(data.priority[data.appointments[s].participant]) for s, _, _ in appointments)
     weighted_needed = int((data.needs.sum(axis=1) * data.priority).sum())
     weighted_needed += sum(spec.count * int(data.priority[spec.participant]) for spec in data.appointments)
     minutes: dict[int, int] = defaultdict(int)
     events: list[tuple[int, int]] = []
-    for k_index, i, _ in solution.groups:
-        k = data.candidates[k_index]
-        minutes[int(k.therapists[i])] += k.end - k.start
-        events += [(k.start, 1), (k.end, -1)]
-    for _, option in solution.appointments:
+    for _, t, _, start, end, _, _ in groups:
+        minutes[t] += end - start
+        events += [(start, 1), (end, -1)]
+    for _, option, _ in appointments:
         minutes[option.therapist] += option.end - option.start
         events += [(option.start, 1), (option.end, -1)]
     peak = running = 0
@@ -116,8 +154,8 @@ def summarize(data: ProblemData, solution: Solution) -> dict[str, float | int]:
         "coverage": round((delivered_groups + delivered_appointments) / needed, 4) if needed else 1.0,
         "weighted_delivered": weighted_delivered,
         "weighted_unmet": weighted_needed - weighted_delivered,
-        "sessions": len(solution.groups) + len(solution.appointments),
-        "group_sessions_run": len(solution.groups),
+        "sessions": len(groups) + len(appointments),
+        "group_sessions_run": len(groups),
         "therapist_hours": round(total_minutes / 60, 2),
         "therapist_utilisation": round(total_minutes / capacity, 4) if capacity else 0.0,
         "peak_concurrent_sessions": peak,

@@ -26,10 +26,18 @@ from importlib.metadata import version as _package_version
 from ortools.sat.python import cp_model
 
 from models.scenario import Scenario
-from optimizer.data import FixedAppointment, ProblemData, build_problem_data
+from models.schedule import Schedule
+from optimizer.data import (
+    FixedAppointment,
+    FixedSessions,
+    KeepReference,
+    ProblemData,
+    build_problem_data,
+)
 from optimizer.greedy import Solution, best_greedy_solution
 from optimizer.model import BuiltModel, build_assignment_model, build_structure_model
 from optimizer.reasons import reason_finder
+from optimizer.replan import Reconciliation, ReplanRequest, reconcile
 from optimizer.result import Progress, Result, SolveParams, SolveStatus, StopFlag
 from optimizer.schedule import build_schedule
 
@@ -178,11 +186,11 @@ def _structure_primary(data: ProblemData, built: BuiltModel, solution: Solution)
     return values
 
 
-def _structure_solution(data: ProblemData, built: BuiltModel, value: Callable[[cp_model.IntVar], int]) -> Solution:
+def _structure_solution(data: ProblemData, built: BuiltModel, value: Callable[[cp_model.IntVar], int], fixed: FixedSessions | None = None) -> Solution:
     """Split a structure-model solution into named sessions (always legal: see docs/model.md)."""
     v = built.variables
     assert v is not None
-    solution = Solution()
+    solution = Solution(fixed=fixed)
     for k in data.candidates:
         people = [p for p, var in v.attend[k.index] if value(var)]
         open_positions = [i for i, var in enumerate(v.open[k.index]) if value(var)]
@@ -221,11 +229,16 @@ def _structure_solution(data: ProblemData, built: BuiltModel, value: Callable[[c
 
 
 def _weighted(data: ProblemData, solution: Solution) -> int:
+    """Level 1 of a solution: priority-weighted delivered sessions, fixed ones included."""
     total = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
-    return total + sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
+    total += sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
+    if solution.fixed is not None:
+        total += sum(int(data.priority[p]) for group in solution.fixed.groups for p in group.participants)
+        total += sum(int(data.priority[data.appointments[held.spec].participant]) for held in solution.fixed.appointments)
+    return total
 
 
-def counting_bound(data: ProblemData) -> int:
+def counting_bound(data: ProblemData, fixed: FixedSessions | None = None) -> int:
     """A level-1 bound by counting: no participant gets more of a type than it has places.
 
     For each participant and group type, at most ``min(need, candidates on distinct
@@ -233,6 +246,9 @@ def counting_bound(data: ProblemData) -> int:
     It is often tighter than the LP bound where windows are narrow.
     """
     total = 0
+    if fixed is not None:
+        total += sum(int(data.priority[p]) for group in fixed.groups for p in group.participants)
+        total += sum(int(data.priority[data.appointments[held.spec].participant]) for held in fixed.appointments)
     per_need: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)
     for k in data.candidates:
         for p in k.participants:
@@ -248,11 +264,25 @@ def counting_bound(data: ProblemData) -> int:
                 chosen += 1
                 per_day[day] += 1
                 last_end = end
-        total += int(data.priority[p]) * min(int(data.needs[p, g]), chosen)
+        left = int(data.needs[p, g]) - (fixed.group_count(p, g) if fixed else 0)
+        total += int(data.priority[p]) * max(0, min(left, chosen))
     for spec in data.appointments:
         if spec.options:
-            total += int(data.priority[spec.participant]) * min(spec.count, len({(o.day, o.start) for o in spec.options}))
+            left = spec.count - (fixed.appointment_count(spec.index) if fixed else 0)
+            total += int(data.priority[spec.participant]) * max(0, min(left, len({(o.day, o.start) for o in spec.options})))
     return total
+
+
+def _keep_expression(data: ProblemData, built: BuiltModel, reference: KeepReference) -> cp_model.LinearExpr | int:
+    """How much of a schedule in force the structure model keeps: seats, sessions, appointments."""
+    v = built.variables
+    assert v is not None
+    attend_var = {(p, k.index): var for k in data.candidates for p, var in v.attend[k.index]}
+    terms: list[cp_model.IntVar] = [attend_var[key] for key in reference.attend if key in attend_var]
+    terms += [v.open[k][i] for k, i in reference.open]
+    option_var = {(s, option): var for s in v.appointment for option, var in v.appointment[s]}
+    terms += [option_var[key] for key in reference.appointments if key in option_var]
+    return sum(terms) if terms else 0
 
 
 def solve(
@@ -262,6 +292,7 @@ def solve(
     on_progress: ProgressCallback | None = None,
     stop: StopFlag | None = None,
     scenario_sha256: str | None = None,
+    replan: ReplanRequest | None = None,
 ) -> Result:
     """Find the best weekly schedule of a validated scenario.
 
@@ -278,25 +309,40 @@ def solve(
         schedule found so far is returned.
     scenario_sha256
         Written to the schedule's ``scenario.sha256`` (the sha256 of the scenario file).
+    replan
+        Re-plan from a schedule in force (see :mod:`optimizer.replan`): locked sessions are
+        held exactly, and keeping the rest ranks just below coverage (``replan``) or first
+        in quality (``roll``).
 
     Returns
     -------
     Result
-        Always with a schedule (the empty schedule obeys every rule, and the greedy one is
-        the floor): status ``optimal`` when level 1 is proven optimal, else ``feasible``.
+        With a schedule (the empty schedule obeys every rule, and the greedy one is the
+        floor): status ``optimal`` when level 1 is proven optimal, else ``feasible``;
+        ``infeasible`` (no schedule) when a locked session breaks a hard rule.
     """
     params = params or SolveParams()
     clock = _Clock(params)
     workers = params.resolved_workers()
     data = build_problem_data(scenario)
-    greedy = best_greedy_solution(data)
-    structure = build_structure_model(data)
-    build_seconds = clock.elapsed()
     messages: list[str] = []
+    fixed: FixedSessions | None = None
+    reconciliation: Reconciliation | None = None
+    if replan is not None:
+        reconciliation = reconcile(data, replan)
+        messages.extend(reconciliation.notes)
+        if reconciliation.violations:
+            return Result(status=SolveStatus.INFEASIBLE, schedule=None, seed=params.seed, ortools_version=_ORTOOLS_VERSION,
+                          wall_seconds=clock.elapsed(), messages=reconciliation.violations + messages)
+        fixed = reconciliation.fixed
+    greedy = best_greedy_solution(data, fixed=fixed, seed=reconciliation.seed if reconciliation else None)
+    structure = build_structure_model(data, fixed)
+    build_seconds = clock.elapsed()
     v = structure.variables
     assert v is not None
     needed = data.needed_sessions()
-    bound_by_counting = counting_bound(data)
+    bound_by_counting = counting_bound(data, fixed)
+    keep = _keep_expression(data, structure, reconciliation.reference) if reconciliation else 0
 
     coverage = structure.levels["coverage"]
     structure.model.maximize(coverage)
@@ -309,10 +355,13 @@ def solve(
     all_x = [var for k in data.candidates for _, var in v.attend[k.index]]
     all_a = [var for spec in data.appointments for _, var in v.appointment[spec.index]]
     all_open = [var for k in data.candidates for var in v.open[k.index]]
+    fixed_sessions = (len(fixed.groups) + len(fixed.appointments)) if fixed else 0
+    fixed_delivered = (sum(len(g.participants) for g in fixed.groups) + len(fixed.appointments)) if fixed else 0
 
     def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
         sessions = sum(callback.value(var) for var in all_open) + sum(callback.value(var) for var in all_a)
-        return int(sessions), int(sum(callback.value(var) for var in all_x) + sum(callback.value(var) for var in all_a))
+        delivered = sum(callback.value(var) for var in all_x) + sum(callback.value(var) for var in all_a)
+        return int(sessions) + fixed_sessions, int(delivered) + fixed_delivered
 
     def level_one_stage1(callback: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
         return float(callback.objective_value), float(min(callback.best_objective_bound, bound_by_counting))
@@ -321,57 +370,89 @@ def solve(
     solution = greedy
     status = SolveStatus.FEASIBLE
     best_bound: float = float(bound_by_counting)
-    stage1_limit = (params.time_limit - clock.elapsed()) * _SHARE_STAGE_1 if not params.deterministic else params.time_limit * _SHARE_STAGE_1
+    share = _SHARE_STAGE_1 * (0.8 if reconciliation else 1.0)
+    stage1_limit = (params.time_limit - clock.elapsed()) * share if not params.deterministic else params.time_limit * share
     solver = _solver(params, stage1_limit, workers)
     solver.parameters.relative_gap_limit = params.relative_gap
     reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
     result_status = _run(solver, structure.model, reporter, stop)
     first_solution = reporter.first_solution
     coverage_value = _weighted(data, greedy)
+    stage_values: list[int] = hint or []
     if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)))
+        candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)), fixed)
         if _weighted(data, candidate) >= coverage_value:
             solution, coverage_value = candidate, _weighted(data, candidate)
+            stage_values = [int(solver.value(var)) for var in _all_variables(structure.model)]
         best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
         if result_status == cp_model.OPTIMAL:
             status = SolveStatus.OPTIMAL
             best_bound = float(coverage_value)
-        stage_values = [int(solver.value(var)) for var in _all_variables(structure.model)]
     else:
         messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
-        stage_values = hint or []
-        best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6)) if solver.best_objective_bound else best_bound
+        if solver.best_objective_bound:
+            best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
     if coverage_value >= best_bound:
         status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
     levels: dict[str, float] = {"coverage": float(coverage_value)}
     breakdown: dict[str, float] = {}
     stopped = stop is not None and stop.is_set()
+    fixed_bound = best_bound
+
+    def held_level(_cb: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
+        return float(coverage_value), float(fixed_bound)
+
+    def keep_stage(name: str, seconds: float) -> None:
+        """Maximize what is kept of the schedule in force, the levels above held."""
+        nonlocal solution, stage_values, stopped
+        structure.model.maximize(keep)
+        _hint_all(structure.model, stage_values)
+        keep_solver = _solver(params, seconds, workers)
+        keep_status = _run(keep_solver, structure.model, _Reporter(name, clock, on_progress, held_level, counts, needed), stop)
+        if keep_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solution = _structure_solution(data, structure, lambda var: int(keep_solver.value(var)), fixed)
+            stage_values = [int(keep_solver.value(var)) for var in _all_variables(structure.model)]
+            kept = int(keep_solver.value(keep))
+            levels["kept"] = float(kept)
+            structure.model.add(keep >= kept)
+        stopped = stop is not None and stop.is_set()
+
+    if stage_values and not stopped and not isinstance(coverage, int):
+        # (A plain-int coverage, when nothing can be scheduled, would add a constant variable
+        # and break the full-length hints of the stages below.)
+        structure.model.add(coverage >= coverage_value)
+    # ---- stage 1b (re-planning): keep the schedule in force, just below coverage
+    if reconciliation and replan and replan.mode == "replan" and stage_values and not stopped and clock.remaining() > 0.2:
+        keep_stage("changes", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
 
     # ---- stage 2: program minimums, coverage held
-    minimum_value = int(solver.value(structure.levels["minimums"])) if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
-    if stage_values and not stopped and (minimum_value is None or minimum_value > 0) and clock.remaining() > 0.2:
-        structure.model.add(coverage >= coverage_value)
+    if stage_values and not stopped and clock.remaining() > 0.2:
         structure.model.minimize(structure.levels["minimums"])
         _hint_all(structure.model, stage_values)
         seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
         solver2 = _solver(params, seconds, workers)
-        fixed_bound = best_bound
-        reporter2 = _Reporter("minimums", clock, on_progress, lambda _cb: (float(coverage_value), float(fixed_bound)), counts, needed)
-        status2 = _run(solver2, structure.model, reporter2, stop)
+        status2 = _run(solver2, structure.model, _Reporter("minimums", clock, on_progress, held_level, counts, needed), stop)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            solution = _structure_solution(data, structure, lambda var: int(solver2.value(var)))
+            solution = _structure_solution(data, structure, lambda var: int(solver2.value(var)), fixed)
+            stage_values = [int(solver2.value(var)) for var in _all_variables(structure.model)]
+            minimum = int(solver2.value(structure.levels["minimums"]))
+            structure.model.add(structure.levels["minimums"] <= minimum)
             for name, expr in structure.families.items():
                 breakdown[name] = float(solver2.value(expr))
         stopped = stop is not None and stop.is_set()
-    elif result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        for name, expr in structure.families.items():
-            breakdown[name] = float(solver.value(expr))
     levels["minimums"] = sum(breakdown.get(name, 0.0) for name in structure.families)
+
+    # ---- stage 2b (rolling to a new week): keep last week's cohorts, first in quality
+    if reconciliation and replan and replan.mode == "roll" and stage_values and not stopped and clock.remaining() > 0.2:
+        keep_stage("continuity", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
 
     # ---- stage 3: therapists and members named; quality, then cost
     if not stopped and clock.remaining() > 0.2 and solution.groups:
-        fixed = [FixedAppointment(s, option) for s, option in solution.appointments]
-        assignment = build_assignment_model(data, solution.attendees(), fixed)
+        held_appointments = [FixedAppointment(s, option) for s, option in solution.appointments]
+        assignment = build_assignment_model(
+            data, solution.attendees(), held_appointments, fixed=fixed,
+            keep_seats=reconciliation.reference.seats if reconciliation else (),
+        )
         seat_hint: dict[int, int] = {}
         in_session = {(k, i, p) for k, i, people in solution.groups for p in people}
         open_now = {(k, i) for k, i, _ in solution.groups}
@@ -384,15 +465,20 @@ def solve(
             _hint_all(assignment.model, completed)
         seconds = clock.remaining() if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
         solver3 = _solver(params, seconds, workers)
-        fixed_bound = best_bound
-        reporter3 = _Reporter("quality", clock, on_progress, lambda _cb: (float(coverage_value), float(fixed_bound)), lambda _cb: (len(solution.groups) + len(solution.appointments), sum(len(g[2]) for g in solution.groups) + len(solution.appointments)), needed)
+        stage3_counts = (len(solution.groups) + len(solution.appointments) + fixed_sessions,
+                         sum(len(g[2]) for g in solution.groups) + len(solution.appointments) + fixed_delivered)
+        reporter3 = _Reporter("quality", clock, on_progress, held_level, lambda _cb: stage3_counts, needed)
         status3 = _run(solver3, assignment.model, reporter3, stop)
         if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             groups: dict[tuple[int, int], list[int]] = defaultdict(list)
             for (p, k, i), var in assignment.seats.items():
                 if solver3.value(var):
                     groups[k, i].append(p)
-            solution = Solution(groups=[(k, i, sorted(people)) for (k, i), people in sorted(groups.items())], appointments=solution.appointments)
+            solution = Solution(
+                groups=[(k, i, sorted(people)) for (k, i), people in sorted(groups.items())],
+                appointments=solution.appointments,
+                fixed=fixed,
+            )
             for name, expr in assignment.families.items():
                 breakdown[name] = float(solver3.value(expr))
             levels["quality"] = float(solver3.value(assignment.levels["quality"]))
@@ -430,6 +516,8 @@ def solve(
         # Wall times differ run to run; a deterministic schedule must be byte-identical.
         schedule.solver.wall_seconds = None
         schedule.solver.build_seconds = None  # type: ignore[attr-defined]
+    if replan is not None:
+        _record_changes(schedule, replan, messages)
     return Result(
         status=status,
         schedule=schedule,
@@ -445,6 +533,27 @@ def solve(
         ortools_version=_ORTOOLS_VERSION,
         messages=messages,
     )
+
+
+def _record_changes(schedule: Schedule, replan: ReplanRequest, notes: list[str]) -> None:
+    """Write what changed against the schedule in force into the schedule (``changes``)."""
+    from optimizer.export.diff import diff_schedules
+
+    if replan.mode == "roll":
+        return
+    diff = diff_schedules(replan.current, schedule)
+    counts = diff.to_dict()["counts"]
+    assert isinstance(counts, dict)
+    person_sessions = sum(len(s.participants) for s in replan.current.sessions)
+    moved = sum(len(change.lost) + len(change.changed) for change in diff.participants)
+    schedule.changes = {  # type: ignore[attr-defined]
+        **counts,
+        "moved_person_sessions": moved,
+        "person_sessions_before": person_sessions,
+        "moved_share": round(moved / person_sessions, 4) if person_sessions else 0.0,
+        "moved_participants": list(diff.moved_participants),
+        "notes": notes,
+    }
 
 
 __all__ = ["counting_bound", "solve"]

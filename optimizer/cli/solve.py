@@ -12,9 +12,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from models.io import LoadedScenario, load_scenario, save_schedule, schedule_text
+from models.io import LoadedScenario, load_scenario, load_schedule, save_schedule, schedule_text
 from models.schedule import Schedule
 from optimizer.cli.common import EXIT_NO_SCHEDULE, EXIT_OK, friendly_errors, print_issues
+from optimizer.replan import ReplanRequest
 from optimizer.result import Progress, Result, SolveParams
 
 
@@ -108,6 +109,11 @@ def print_result(console: Console, loaded: LoadedScenario, result: Result) -> No
 @click.option("--deterministic", is_flag=True, help="Byte-identical schedule for the same scenario, seed and parameters.")
 @click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default=None, help="Output format [default: from -o's extension, else yaml].")
 @click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Also write calendars, CSV, XLSX and HTML here.")
+@click.option("--from", "current_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Re-plan from this schedule in force, moving as few people as possible.")
+@click.option("--lock-through", type=click.Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]), default=None,
+              help="With --from: hold sessions on this day and before exactly (they happened).")
+@click.option("--lock", "locked", multiple=True, metavar="SESSION_ID", help="With --from: hold this session exactly (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr.")
 @friendly_errors
 def solve(
@@ -120,6 +126,9 @@ def solve(
     deterministic: bool,
     output_format: Literal["yaml", "json"] | None,
     export_dir: Path | None,
+    current_path: str | None,
+    lock_through: str | None,
+    locked: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Solve SCENARIO into the best weekly schedule the time allows.
@@ -132,18 +141,41 @@ def solve(
       iop-roster solve scenarios/demo.yaml -o demo.schedule.yaml
       iop-roster solve scenarios/harbor-week.yaml --time-limit 60 --workers 2 -o week.yaml
       iop-roster solve scenarios/demo.yaml --deterministic --seed 7 --format json > s.json
+      iop-roster solve week.yaml --from current.schedule.yaml --lock-through tue -o new.yaml
     """
+    if current_path is None and (lock_through or locked):
+        raise click.UsageError("--lock-through and --lock need --from CURRENT_SCHEDULE")
+    replan = None
+    if current_path is not None:
+        from optimizer.replan import ReplanRequest
+
+        replan = ReplanRequest(load_schedule(current_path), lock_through, frozenset(locked), "replan")
+    run(scenario, output, SolveParams(time_limit=time_limit, relative_gap=relative_gap, workers=workers, seed=seed, deterministic=deterministic),
+        output_format, export_dir, quiet, replan)
+
+
+def run(
+    scenario: str,
+    output: Path | None,
+    params: SolveParams,
+    output_format: Literal["yaml", "json"] | None,
+    export_dir: Path | None,
+    quiet: bool,
+    replan: ReplanRequest | None = None,
+) -> None:
+    """Solve (or re-plan), write the schedule, print the summary; shared by solve and roll."""
     from optimizer.solve import solve as run_solve
 
     console = Console(stderr=True, quiet=quiet, width=None if sys.stderr.isatty() else 120)
     loaded = load_scenario(scenario)
     print_issues(loaded.warnings) if not quiet else None
-    params = SolveParams(time_limit=time_limit, relative_gap=relative_gap, workers=workers, seed=seed, deterministic=deterministic)
-    result = run_solve(loaded.scenario, params, on_progress=ProgressPrinter(console), scenario_sha256=loaded.sha256)
+    result = run_solve(loaded.scenario, params, on_progress=ProgressPrinter(console), scenario_sha256=loaded.sha256, replan=replan)
     if console.is_terminal:
         console.print()
     if result.schedule is None:
-        console.print(f"no schedule found ({result.status.value})")
+        click.echo(f"no schedule: status {result.status.value}", err=True)
+        for message in result.messages:
+            click.echo(f"  {message}", err=True)
         sys.exit(EXIT_NO_SCHEDULE)
     fmt: Literal["yaml", "json"] = output_format or ("json" if output and output.suffix.lower() == ".json" else "yaml")
     if output is not None:
@@ -151,6 +183,15 @@ def solve(
     else:
         click.echo(schedule_text(result.schedule, fmt), nl=False)
     print_result(console, loaded, result)
+    changes = getattr(result.schedule, "changes", None)
+    if isinstance(changes, dict):
+        console.print(
+            f"changes against the schedule in force: {changes.get('moved_person_sessions')} of "
+            f"{changes.get('person_sessions_before')} person-sessions moved "
+            f"({float(changes.get('moved_share', 0.0)):.1%}), {len(changes.get('moved_participants', []))} participant(s) moved; "
+            f"sessions opened {changes.get('opened')}, closed {changes.get('closed')}, changed {changes.get('changed')}",
+            highlight=False,
+        )
     if export_dir is not None:
         from optimizer.export import export_all
 
