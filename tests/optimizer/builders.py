@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from hypothesis import strategies as st
+
 from models.io import scenario_from_data
 from models.scenario import Scenario
 from models.schedule import Schedule, ScheduledSession
@@ -179,3 +181,164 @@ def appointments(schedule: Schedule, kind: str | None = None) -> list[ScheduledS
 def unmet_of(schedule: Schedule) -> dict[tuple[str, str], int]:
     """``(participant, need) -> missing`` of the schedule's unmet list."""
     return {(u.participant, u.need): u.missing for u in schedule.unmet}
+
+
+# --------------------------------------------------------------------------- random scenarios
+
+_STATES = ("NY", "NJ", "IL")
+_QUALIFICATIONS = ("gf", "trauma", "prescriber")
+_TAGS = ("sud", "vet")
+_TIMEZONES = (None, "America/New_York", "America/Chicago", "America/Phoenix", "America/Los_Angeles")
+# Plain weeks, and weeks with a DST change on their Sunday (2026-03-08, 2026-11-01), and a
+# summer week (Phoenix three hours behind New York instead of two).
+_WEEKS = ("2026-11-30", "2026-03-02", "2026-10-26", "2026-06-01")
+_HOURS = ("08:00-20:00", "07:00-22:00", "00:00-24:00")
+_ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+@st.composite
+def _window(draw: st.DrawFn) -> str:
+    # Half the windows are wide (most people are free much of the day), half narrow and anywhere.
+    if draw(st.booleans()):
+        return draw(st.sampled_from(["08:00-20:00", "09:00-17:00", "12:00-21:00", "06:00-24:00"]))
+    start = draw(st.integers(12, 44)) * 30  # 06:00 .. 22:00
+    length = draw(st.integers(2, 16)) * 30  # 1 .. 8 hours
+    return f"{_hhmm(start)}-{_hhmm(min(start + length, 1440))}"
+
+
+@st.composite
+def _availability(draw: st.DrawFn, days: Sequence[str] = _ALL_DAYS) -> dict[str, list[str]]:
+    chosen = draw(st.lists(st.sampled_from(list(days)), min_size=1, max_size=len(days), unique=True) | st.just(list(WEEKDAYS)))
+    return {day: draw(st.lists(_window(), min_size=1, max_size=2)) for day in chosen}
+
+
+def _subset(items: Sequence[str], *, min_size: int = 0, max_size: int | None = None) -> st.SearchStrategy[list[str]]:
+    return st.lists(st.sampled_from(list(items)), min_size=min_size, max_size=max_size or len(items), unique=True)
+
+
+@st.composite
+def random_scenario_data(draw: st.DrawFn) -> Raw:
+    """Plain data of a small valid scenario: 2-8 participants, 1-3 therapists, 1-3 group types.
+
+    Everything the format allows may appear: windows in other time zones and DST weeks,
+    states and licences, qualifications and tags, populations, caps of every kind, avoid
+    pairs and avoided therapists, preferred therapists, priorities and appointments (named
+    or by qualification, with their own availability and counts).
+    """
+    hours = draw(st.sampled_from(_HOURS))
+    hours_start, hours_end = (int(part[:2]) * 60 for part in hours.split("-"))
+    slot = draw(st.sampled_from([30, 60]))
+    program_days = draw(st.just(list(WEEKDAYS)) | _subset(_ALL_DAYS, min_size=1))
+    program: Raw = {
+        "name": "Random IOP",
+        "timezone": draw(st.sampled_from(["America/New_York", "America/Chicago"])),
+        "week_start": draw(st.sampled_from(_WEEKS)),
+        "days": program_days,
+        "hours": hours,
+        "slot_minutes": slot,
+    }
+    if draw(st.booleans()):
+        program["max_concurrent_sessions"] = draw(st.integers(1, 3))
+
+    group_types: list[Raw] = []
+    for g in range(draw(st.integers(1, 3))):
+        duration = draw(st.sampled_from([30, 60, 90, 120]))
+        size_min = draw(st.sampled_from([1, 2, 2, 3]))
+        raw: Raw = {
+            "id": f"g{g + 1}",
+            "duration_minutes": duration,
+            "size": {"min": size_min, "max": size_min + draw(st.integers(0, 3))},
+            "population": draw(st.sampled_from(["any", "any", "adult", "adolescent"])),
+            "requires_qualifications": draw(st.sampled_from([[], [], ["gf"], ["trauma"]])),
+            "requires_tags": draw(st.sampled_from([[], [], [], ["sud"]])),
+        }
+        if draw(st.booleans()):
+            grid = list(range(hours_start, hours_end - duration + 1, 30))
+            raw["start_times"] = sorted(_hhmm(m) for m in draw(st.lists(st.sampled_from(grid), min_size=1, max_size=4, unique=True)))
+        if draw(st.booleans()):
+            raw["days"] = draw(_subset(_ALL_DAYS, min_size=1))
+        if draw(st.booleans()):
+            raw["max_sessions_per_week"] = draw(st.integers(0, 3))
+        group_types.append(raw)
+
+    therapists: list[Raw] = []
+    for t in range(draw(st.integers(1, 3))):
+        raw = {
+            "id": f"T{t + 1}",
+            "licensed_states": draw(st.just(["NY"]) | _subset(_STATES, min_size=1)),
+            "qualifications": draw(st.sampled_from([list(_QUALIFICATIONS), ["gf"], ["gf", "prescriber"], ["trauma"], []])),
+            "availability": draw(_availability()),
+            "min_break_minutes": draw(st.sampled_from([0, 0, 15, 30])),
+        }
+        timezone = draw(st.sampled_from(_TIMEZONES))
+        if timezone is not None:
+            raw["timezone"] = timezone
+        if draw(st.booleans()):
+            raw["max_hours_per_week"] = draw(st.sampled_from([1, 1.5, 2, 4, 8]))
+        if draw(st.booleans()):
+            raw["max_sessions_per_day"] = draw(st.sampled_from([0, 1, 2, 3, 3]))
+        therapists.append(raw)
+    therapist_ids = [t["id"] for t in therapists]
+    held = sorted({q for t in therapists for q in t["qualifications"]})
+
+    count = draw(st.integers(2, 8))
+    participant_ids = [f"P{n + 1}" for n in range(count)]
+    participants: list[Raw] = []
+    for ident in participant_ids:
+        hours_min = draw(st.sampled_from([0, 0, 1, 2, 4]))
+        days_min = draw(st.integers(0, 2))
+        raw = {
+            "id": ident,
+            "state": draw(st.sampled_from(["NY", "NY", *_STATES])),
+            "population": draw(st.sampled_from(["adult", "adult", "adult", "adolescent"])),
+            "tags": draw(st.sampled_from([["sud"], ["sud", "vet"], [], ["vet"]])),
+            "availability": draw(_availability()),
+            "needs": {g["id"]: n for g in group_types if (n := draw(st.sampled_from([0, 1, 1, 2])))},
+            "hours_per_week": {"min": hours_min},
+            "days_per_week": {"min": days_min},
+            "priority": draw(st.integers(1, 3)),
+        }
+        timezone = draw(st.sampled_from(_TIMEZONES))
+        if timezone is not None:
+            raw["timezone"] = timezone
+        if draw(st.booleans()):
+            raw["hours_per_week"]["max"] = hours_min + draw(st.sampled_from([0, 1, 2.5, 6]))
+        if draw(st.booleans()):
+            raw["days_per_week"]["max"] = days_min + draw(st.integers(0, 3))
+        if draw(st.booleans()):
+            raw["max_sessions_per_day"] = draw(st.sampled_from([0, 1, 2, 2]))
+        if draw(st.integers(0, 3)) == 0:
+            raw["max_group_size"] = draw(st.integers(1, 4))
+        others = [p for p in participant_ids if p != ident]
+        raw["avoid"] = draw(_subset(others, max_size=2))
+        raw["avoid_therapists"] = draw(st.just([]) | _subset(therapist_ids, max_size=1))
+        raw["preferred_therapists"] = draw(_subset(therapist_ids, max_size=2))
+        appointments: list[Raw] = []
+        for _ in range(draw(st.integers(0, 2))):
+            appointment: Raw = {
+                "kind": draw(st.sampled_from(["individual", "family", "medication"])),
+                "duration_minutes": draw(st.sampled_from([30, 60, 90])),
+                "count": draw(st.integers(1, 2)),
+            }
+            allowed = [t for t in therapist_ids if t not in raw["avoid_therapists"]]
+            if held and (not allowed or draw(st.booleans())):
+                appointment["qualification"] = draw(st.sampled_from(held))
+            elif allowed:
+                appointment["therapist"] = draw(st.sampled_from(allowed))
+            else:
+                continue
+            if draw(st.booleans()):
+                appointment["availability"] = draw(_availability())
+            appointments.append(appointment)
+        raw["appointments"] = appointments
+        participants.append(raw)
+    return scenario_data(group_types=group_types, therapists=therapists, participants=participants, **program)
+
+
+def random_scenarios() -> st.SearchStrategy[Scenario]:
+    """Small valid scenarios (see :func:`random_scenario_data`), validated."""
+    return random_scenario_data().map(build)
