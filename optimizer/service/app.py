@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -41,6 +42,7 @@ from optimizer.service.schemas import (
     JobList,
     JobStatus,
     JobView,
+    SolveOptions,
     SubmitRequest,
     ValidateRequest,
     ValidateResult,
@@ -62,7 +64,7 @@ _STATUS_OF: dict[type[ServiceError], int] = {NotFound: 404, QueueFull: 429, Unpr
 _SAFE_LOCATION = frozenset(
     {"body", "query", "path", "header", "scenario", "schedule", "options"}
     | set(SubmitRequest.model_fields) | set(CheckRequest.model_fields)
-    | set(ValidateRequest.model_fields) | set(SubmitRequest.model_fields["options"].annotation.model_fields)  # type: ignore[union-attr]
+    | set(ValidateRequest.model_fields) | set(SolveOptions.model_fields)
     | {"status", "limit", "offset", "job_id", "X-API-Key", "x-api-key"}
 )
 
@@ -323,5 +325,6 @@ def create_app(settings: ServiceSettings) -> FastAPI:
 
 def openapi_document(settings: ServiceSettings | None = None) -> str:
     """The OpenAPI document as JSON text (for docs and clients)."""
-    app = create_app(settings or ServiceSettings(insecure_no_auth=True))
+    # A throwaway key: building the document must not need (or log about) real keys.
+    app = create_app(settings or ServiceSettings(api_keys=secrets.token_urlsafe(32)))  # type: ignore[arg-type]
     return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"

@@ -282,15 +282,27 @@ class JobStore:
     def recover_interrupted(self, max_attempts: int) -> tuple[list[str], list[str]]:
         """After a restart: re-queue jobs left ``solving``, or fail those started too often.
 
+        Jobs whose owner asked them to stop become ``stopped`` (without a schedule).
+
         Returns
         -------
         requeued, failed
             The job ids of each kind.
         """
         with self.engine.begin() as connection:
-            rows = connection.execute(select(jobs.c.id, jobs.c.attempts).where(jobs.c.status == SOLVING)).all()
-            requeued = [row.id for row in rows if row.attempts < max_attempts]
-            failed = [row.id for row in rows if row.attempts >= max_attempts]
+            rows = connection.execute(
+                select(jobs.c.id, jobs.c.attempts, jobs.c.stop_requested).where(jobs.c.status == SOLVING)
+            ).all()
+            # A job its owner had asked to stop is not started again: it ends stopped (its
+            # interrupted solve's best schedule was never written).
+            stopped = [row.id for row in rows if row.stop_requested]
+            requeued = [row.id for row in rows if row.attempts < max_attempts and not row.stop_requested]
+            failed = [row.id for row in rows if row.attempts >= max_attempts and not row.stop_requested]
+            if stopped:
+                connection.execute(
+                    update(jobs).where(jobs.c.id.in_(stopped), jobs.c.status == SOLVING)
+                    .values(status=STOPPED, run_token=None, finished_at=time.time())
+                )
             if requeued:
                 connection.execute(
                     update(jobs).where(jobs.c.id.in_(requeued), jobs.c.status == SOLVING)

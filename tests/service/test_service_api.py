@@ -346,3 +346,16 @@ def test_a_body_that_is_not_utf8_json_is_422(client: TestClient) -> None:
     answer = client.post("/v1/validate", content=b"\xff\xfe{", headers=A | {"content-type": "application/json"})
     assert answer.status_code == 422
     assert answer.json()["errors"] == [{"path": "body", "message": "is not valid JSON text (UTF-8)"}]
+
+
+def test_serve_refuses_to_start_without_a_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from optimizer.cli import main
+
+    monkeypatch.delenv("IOP_ROSTER_API_KEYS", raising=False)
+    monkeypatch.delenv("IOP_ROSTER_API_KEYS_FILE", raising=False)
+    result = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "jobs.db"), "--port", "0"])
+    assert result.exit_code == 2
+    assert "no API key configured" in result.output
+    assert "--insecure-no-auth" in result.output

@@ -139,3 +139,13 @@ def test_solve_slots_fit_the_cores() -> None:
     assert ServiceSettings(cores=2).solve_slots() == (1, 2)
     assert ServiceSettings(cores=2, workers=2).solve_slots() == (2, 1)
     assert ServiceSettings(cores=8, workers=3).solve_slots() == (3, 2)
+
+
+def test_restart_does_not_resume_a_job_asked_to_stop(store: JobStore) -> None:
+    job_id = queue(store)
+    store.claim_next()
+    store.request_stop(job_id, "k1")
+    assert store.recover_interrupted(max_attempts=2) == ([], [])
+    job = store.get(job_id)
+    assert job is not None and job.status == "stopped" and job.finished_at is not None
+    assert store.claim_next() is None
