@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from importlib.metadata import version as _package_version
 
+import numpy as np
 from ortools.sat.python import cp_model
 
 from models.scenario import Scenario
@@ -45,6 +46,7 @@ ProgressCallback = Callable[[Progress], None]
 _ORTOOLS_VERSION = _package_version("ortools")
 
 _SHARE_STAGE_1 = 0.6  # of the time limit; the rest is split between stages 2 and 3
+_SHARE_FULL_SOLVE = 0.35  # of stage 1 for CP-SAT on the whole model; the rest is LNS
 
 
 class _Clock:
@@ -273,6 +275,85 @@ def counting_bound(data: ProblemData, fixed: FixedSessions | None = None) -> int
     return total
 
 
+def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], list[set[int]]]:
+    """Primary variable indices, and the neighbourhoods the LNS frees: day pairs, days, group types.
+
+    Freeing whole days lets cohorts re-form: a session moved from Tuesday to Thursday needs
+    every decision of both days free at once, which random neighbourhoods rarely give.
+    """
+    v = built.variables
+    assert v is not None
+    by_day: dict[int, set[int]] = defaultdict(set)
+    by_type: dict[int, set[int]] = defaultdict(set)
+    by_half: dict[tuple[int, int], set[int]] = defaultdict(set)
+    flows_of: dict[int, list[int]] = defaultdict(list)
+    for (k_index, _, _), var in v.flow.items():
+        flows_of[k_index].append(var.index)
+    for k in data.candidates:
+        indices = [var.index for _, var in v.attend[k.index]] + [var.index for var in v.open[k.index]] + flows_of[k.index]
+        by_day[k.day].update(indices)
+        by_type[k.group_type].update(indices)
+        by_half[k.day, int((k.start % 1440) >= 14 * 60)].update(indices)
+    for spec in data.appointments:
+        for option, var in v.appointment[spec.index]:
+            by_day[option.day].add(var.index)
+            by_half[option.day, int((option.start % 1440) >= 14 * 60)].add(var.index)
+    primary = set().union(*by_day.values()) if by_day else set()
+    days = sorted(by_day)
+    neighbourhoods = [by_day[a] | by_day[b] for i, a in enumerate(days) for b in days[i + 1 :]]
+    neighbourhoods += [by_day[a] for a in days]
+    neighbourhoods += list(by_type.values())
+    halves = sorted(by_half)
+    neighbourhoods += [by_half[a] | by_half[b] for i, a in enumerate(halves) for b in halves[i + 1 :] if a[1] == b[1]]
+    return primary, [n for n in neighbourhoods if n]
+
+
+def _lns(
+    built: BuiltModel,
+    data: ProblemData,
+    values: list[int],
+    value: int,
+    bound: float,
+    params: SolveParams,
+    budget: float,
+    workers: int,
+    stop: StopFlag | None,
+    report: Callable[[float], None],
+) -> tuple[list[int], int]:
+    """Large-neighbourhood search on stage 1: free a neighbourhood, fix the rest, re-solve.
+
+    Moves that keep the value are accepted too (walking plateaus). Deterministic mode counts
+    CP-SAT's deterministic time instead of the wall clock, with a seeded neighbourhood order.
+    """
+    primary, neighbourhoods = _neighbourhoods(data, built)
+    if not neighbourhoods:
+        return values, value
+    rng = np.random.default_rng(params.seed)
+    spent = 0.0
+    started = time.perf_counter()
+    step = min(5.0, max(0.5, budget / 15))
+    while spent < budget and value < bound and not (stop is not None and stop.is_set()):
+        free = neighbourhoods[int(rng.integers(len(neighbourhoods)))]
+        copy = built.model.clone()
+        copy.clear_hints()
+        for index in primary - free:
+            domain = copy.proto.variables[index].domain
+            domain[0] = values[index]
+            domain[len(domain) - 1] = values[index]
+        for var, hinted in zip(_all_variables(copy), values, strict=True):
+            copy.add_hint(var, hinted)
+        sub = _solver(params, min(step, budget - spent), workers)
+        outcome = sub.solve(copy)
+        spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
+        if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE) and sub.objective_value >= value:
+            improved = sub.objective_value > value
+            values = [int(sub.value(var)) for var in _all_variables(copy)]
+            value = int(round(sub.objective_value))
+            if improved:
+                report(float(value))
+    return values, value
+
+
 def _keep_expression(data: ProblemData, built: BuiltModel, reference: KeepReference) -> cp_model.LinearExpr | int:
     """How much of a schedule in force the structure model keeps: seats, sessions, appointments."""
     v = built.variables
@@ -372,7 +453,9 @@ def solve(
     best_bound: float = float(bound_by_counting)
     share = _SHARE_STAGE_1 * (0.8 if reconciliation else 1.0)
     stage1_limit = (params.time_limit - clock.elapsed()) * share if not params.deterministic else params.time_limit * share
-    solver = _solver(params, stage1_limit, workers)
+    # A third of stage 1 for CP-SAT on the whole model (the bound, first improvements), the
+    # rest for the large-neighbourhood search, which finds cohorts much faster (docs/model.md).
+    solver = _solver(params, stage1_limit * _SHARE_FULL_SOLVE, workers)
     solver.parameters.relative_gap_limit = params.relative_gap
     reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
     result_status = _run(solver, structure.model, reporter, stop)
@@ -392,6 +475,16 @@ def solve(
         messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
         if solver.best_objective_bound:
             best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
+    if coverage_value < best_bound and stage_values and not (stop is not None and stop.is_set()):
+        def lns_report(found: float) -> None:
+            if on_progress is not None:
+                on_progress(Progress("coverage", round(clock.elapsed(), 3), found, best_bound, _gap(found, best_bound), 0, 0, needed))
+
+        budget = stage1_limit * (1 - _SHARE_FULL_SOLVE) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - build_seconds))
+        stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, best_bound, params, budget, workers, stop, lns_report)
+        if lns_value > coverage_value:
+            solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
+            coverage_value = _weighted(data, solution)
     if coverage_value >= best_bound:
         status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
     levels: dict[str, float] = {"coverage": float(coverage_value)}
