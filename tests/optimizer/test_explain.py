@@ -1,0 +1,288 @@
+"""Score breakdown, what-if changes and measured suggestions (:mod:`optimizer.explain`).
+
+Small scenarios use the builders' defaults (program mon-fri 08:00-20:00 New York, 60-minute
+grid, a 60-minute group at Mon 10:00). The harbor week tests are marked slow: one short
+deterministic solve shared by the module, then a suggestion re-solved and reproduced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from builders import group_type, make_scenario, participant, people, solve_checked, therapist
+
+from models.io import load_scenario
+from models.scenario import Scenario
+from models.schedule import Schedule, ScheduledSession
+from optimizer.check import check
+from optimizer.explain import (
+    Change,
+    apply_change,
+    candidate_changes,
+    explain,
+    explain_unmet,
+    score_breakdown,
+    suggest,
+    unmet_reasons,
+)
+from optimizer.result import Result, SolveParams, SolveStatus
+from optimizer.solve import solve
+
+HARBOR = Path(__file__).resolve().parents[2] / "scenarios" / "harbor-week.yaml"
+SMALL = SolveParams(time_limit=2.0, workers=1, deterministic=True)
+
+
+def _schedule(scenario: Scenario, sessions: list[ScheduledSession]) -> Schedule:
+    return Schedule.model_validate({
+        "format": "iop-schedule/1",
+        "scenario": {"name": scenario.program.name},
+        "solver": {"status": "feasible"},
+        "sessions": [s.model_dump() for s in sessions],
+    })
+
+
+def _group(ident: str, therapist_id: str, day: str, start: str, end: str, members: list[str]) -> ScheduledSession:
+    return ScheduledSession(id=ident, kind="group", group_type="process", therapist=therapist_id, day=day, start=start, end=end, participants=members)
+
+
+# --------------------------------------------------------------------------- breakdown
+
+
+def _breakdown_week() -> tuple[Scenario, Schedule]:
+    # P1 and P2 have process with T1 on Monday and T2 on Wednesday: one extra therapist each
+    # (continuity); P1 prefers T1, so S2 is a non-preferred session. P3 needs 3 h and
+    # 2 days, and gets 1 h on 1 day. T1 and T2 lead 1 h each: balanced.
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(2, 3), starts=("10:00",), days=("mon", "wed"))],
+        therapists=[therapist("T1"), therapist("T2")],
+        participants=[
+            participant("P1", {"process": 2}, preferred_therapists=["T1"]),
+            participant("P2", {"process": 2}),
+            participant("P3", {"process": 2}, hours_per_week={"min": 3}, days_per_week={"min": 2}, priority=2),
+        ],
+    )
+    sessions = [
+        _group("S1", "T1", "mon", "10:00", "11:00", ["P1", "P2", "P3"]),
+        _group("S2", "T2", "wed", "10:00", "11:00", ["P1", "P2"]),
+    ]
+    return scenario, _schedule(scenario, sessions)
+
+
+def test_breakdown_levels_families_and_who_is_behind_them() -> None:
+    scenario, schedule = _breakdown_week()
+    breakdown = score_breakdown(scenario, schedule)
+    # Coverage: 2 + 2 + 2 x 1 = 6 of 2 + 2 + 2 x 2 = 8; P3 misses one process (priority 2).
+    assert (breakdown.coverage, breakdown.needed) == (6, 8)
+    coverage = breakdown.family("coverage")
+    assert (coverage.quantity, coverage.penalty, coverage.items) == (2, 2, ("P3 process: 1 missing (priority 2)",))
+    hours = breakdown.family("hours_shortfall")
+    assert (hours.quantity, hours.weight, hours.penalty, hours.items) == (2, 1, 2, ("P3: 1 h of hours_per_week.min 3 h",))
+    days = breakdown.family("days_shortfall")
+    assert (days.quantity, days.weight, days.penalty, days.items) == (1, 2, 2, ("P3: 1 day(s) of days_per_week.min 2",))
+    continuity = breakdown.family("continuity")
+    assert (continuity.quantity, continuity.penalty, continuity.items) == (2, 6, ("P1 process: T1, T2", "P2 process: T1, T2"))
+    preferred = breakdown.family("preferred_therapist")
+    assert preferred.items == ("S2 (process, Wed 10:00, T2): P1 prefers T1",)
+    assert preferred.penalty == 1
+    balance = breakdown.family("load_balance")
+    assert (balance.quantity, balance.items) == (0, ("T1: 1 h", "T2: 1 h", "average: 1.00 h"))
+    assert breakdown.family("sessions").items == ("process: 2",)
+    assert breakdown.family("therapist_hours").quantity == 2  # two sessions of one hour
+    assert breakdown.levels == {"coverage": 6, "minimums": 4, "quality": 7, "cost": 4}
+    assert breakdown.hard_violations == 0
+
+
+def test_breakdown_uses_the_checkers_figures_and_counts_violations() -> None:
+    scenario, schedule = _breakdown_week()
+    broken = schedule.model_copy(update={"sessions": [*schedule.sessions, _group("S9", "T1", "mon", "10:00", "11:00", ["P3"])]})
+    report = check(scenario, broken)
+    breakdown = score_breakdown(scenario, broken, report=report)
+    assert breakdown.hard_violations == len(report.violations) > 0
+    assert breakdown.family("sessions").quantity == report.levels["sessions"] == 3
+
+
+def test_breakdown_of_a_solved_schedule_matches_the_solver() -> None:
+    scenario, _ = _breakdown_week()
+    result, schedule, _ = solve_checked(scenario, time_limit=2.0, workers=1, deterministic=True)
+    breakdown = score_breakdown(scenario, schedule)
+    assert breakdown.coverage == result.objective
+    assert breakdown.to_dict()["levels"] == breakdown.levels
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def test_apply_change_copies_the_scenario() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process", starts=("10:00",))],
+        therapists=[therapist("T1", availability={"mon": ["08:00-10:00"]}, timezone="America/Chicago")],
+        participants=people("P", 2, {"process": 1}),
+    )
+    opened = apply_change(scenario, Change("open_start", "", group_type="process", start="09:00"))
+    assert opened.group_type("process").start_times == ["09:00", "10:00"]
+    assert scenario.group_type("process").start_times == ["10:00"]
+    bigger = apply_change(scenario, Change("raise_size", "", group_type="process"))
+    assert bigger.group_type("process").size.max == 4
+    licensed = apply_change(scenario, Change("license", "", therapist="T1", state="TX"))
+    assert licensed.therapist("T1").licensed_states == ["NY", "TX"]
+    longer = apply_change(scenario, Change("extend_availability", "", therapist="T1", day="mon", window="10:00-11:00"))
+    assert longer.therapist("T1").availability == {"mon": ["08:00-11:00"]}  # touching windows join
+    assert scenario.therapist("T1").availability == {"mon": ["08:00-10:00"]}
+    with pytest.raises(ValueError, match="no therapist 'T9'"):
+        apply_change(scenario, Change("license", "", therapist="T9", state="TX"))
+    with pytest.raises(ValueError, match="'25:00' is not a time"):
+        apply_change(scenario, Change("open_start", "", group_type="process", start="25:00"))
+
+
+def test_candidates_follow_the_reasons() -> None:
+    # TX1, TX2: no therapist licensed in Texas. LATE1-3: free only in the evening, while
+    # process starts at 10:00. FULL: the 10:00 session with T1 is full. T2 (NY) is free only
+    # Mon 08:00-09:30, so 10:00-11:00 needs 60 more minutes of T2.
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(2, 3), starts=("10:00",))],
+        therapists=[therapist("T1"), therapist("T2", availability={"mon": ["08:00-09:30"]})],
+        participants=[
+            *people("P", 3, {"process": 1}),
+            participant("FULL", {"process": 1}),
+            *people("TX", 2, {"process": 1}, state="TX"),
+            *people("LATE", 3, {"process": 1}, availability={"mon": ["17:00-20:00"]}),
+        ],
+    )
+    schedule = _schedule(scenario, [_group("S1", "T1", "mon", "10:00", "11:00", ["P1", "P2", "P3"])])
+    changes = {c.description: c for c in candidate_changes(scenario, explain_unmet(scenario, schedule))}
+    license_t1 = changes["license T1 in TX (T1 leads process and is available at Mon 10:00)"]
+    assert (license_t1.kind, license_t1.therapist, license_t1.state) == ("license", "T1", "TX")
+    assert license_t1.targets == ("TX1 process", "TX2 process")
+    opened = changes["open a process start at 17:00 (program time) on mon"]
+    # FULL, free all day, would also take a 17:00 session.
+    assert opened.targets == ("FULL process", "LATE1 process", "LATE2 process", "LATE3 process")
+    assert opened.estimate == 4
+    assert changes["raise the process size limit from 3 to 4"].targets == ("FULL process",)
+    extend = changes["add Mon 10:00-11:00 (program time) to T2's availability, 60 min more, so T2 can lead process then"]
+    assert (extend.therapist, extend.day, extend.window) == ("T2", "mon", "10:00-11:00")
+    assert "FULL process" in extend.targets
+
+
+def test_extension_is_written_in_the_therapists_clock() -> None:
+    # T1 works in Chicago 08:00-08:30 (09:00-09:30 New York); process is 10:00-11:00 New York.
+    scenario = make_scenario(
+        group_types=[group_type("process")],
+        therapists=[therapist("T1", timezone="America/Chicago", availability={"mon": ["08:00-08:30"]})],
+        participants=people("P", 2, {"process": 1}),
+    )
+    changes = candidate_changes(scenario, explain_unmet(scenario, _schedule(scenario, [])))
+    [extend] = [c for c in changes if c.kind == "extend_availability"]
+    assert (extend.day, extend.window) == ("mon", "09:00-10:00")
+    assert "(program time (mon 09:00-10:00 in America/Chicago))" in extend.description
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+def _measured(scenario: Scenario) -> tuple[Result, list[str]]:
+    baseline = solve(scenario, SMALL)
+    assert baseline.schedule is not None
+    report = suggest(scenario, baseline.schedule, SMALL, time_budget=120, baseline=baseline)
+    best = report.top(1)
+    assert best, report.tried
+    # The claimed gain is reproduced by applying the change and solving again.
+    again = solve(apply_change(scenario, best[0].change), SMALL)
+    assert again.objective == best[0].objective == baseline.objective + best[0].gain  # type: ignore[operator]
+    return baseline, [s.change.description for s in report.top(3)]
+
+
+def test_suggest_licensing_serves_the_texans() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process", starts=("10:00", "11:00"))],
+        therapists=[therapist("T1")],
+        participants=[*people("P", 2, {"process": 1}), *people("TX", 2, {"process": 1}, state="TX")],
+    )
+    _, best = _measured(scenario)
+    assert best[0] == "license T1 in TX (T1 leads process and is available at Mon 10:00, Mon 11:00)"
+
+
+def test_suggest_opening_an_evening_start() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process", starts=("10:00",))],
+        therapists=[therapist("T1")],
+        participants=[*people("P", 2, {"process": 1}), *people("LATE", 3, {"process": 1}, availability={"mon": ["18:00-20:00"]})],
+    )
+    baseline, best = _measured(scenario)
+    assert best[0] in ("open a process start at 18:00 (program time) on mon", "open a process start at 19:00 (program time) on mon")
+    assert baseline.objective == 2
+
+
+def test_suggest_one_more_seat_for_the_displaced() -> None:
+    # Program hours 10:00-11:00 leave no room for another start: only a fourth seat helps LO.
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(2, 3))],
+        therapists=[therapist("T1")],
+        participants=[*people("P", 3, {"process": 1}, priority=2), participant("LO", {"process": 1})],
+        hours="10:00-11:00",
+    )
+    _, best = _measured(scenario)
+    assert best[0] == "raise the process size limit from 3 to 4"
+
+
+def test_suggest_keeps_to_the_time_budget() -> None:
+    scenario = make_scenario(
+        group_types=[group_type("process", starts=("10:00",))],
+        therapists=[therapist("T1")],
+        participants=[*people("P", 2, {"process": 1}), *people("LATE", 3, {"process": 1}, availability={"mon": ["18:00-20:00"]})],
+    )
+    calls: list[Scenario] = []
+
+    def slow(changed: Scenario, params: SolveParams) -> Result:
+        calls.append(changed)
+        return Result(status=SolveStatus.FEASIBLE, schedule=None, objective=None)
+
+    report = suggest(scenario, _schedule(scenario, []), SMALL, time_budget=0.0, baseline=solve(scenario, SMALL), solver=slow)
+    assert calls == [] and report.tried == []
+    assert report.notes[0].startswith("time budget 0 s reached after 0 trial(s)")
+    report = suggest(scenario, _schedule(scenario, []), SMALL, time_budget=60.0, max_trials=2, baseline=solve(scenario, SMALL), solver=slow)
+    assert len(calls) == 2
+    assert all("the re-solve found no schedule" in note for note in report.notes)
+
+
+def test_explain_bundles_everything() -> None:
+    scenario, schedule = _breakdown_week()
+    explanation = explain(scenario, schedule)
+    assert [(n.participant, n.need) for n in explanation.unmet] == [("P3", "process")]
+    assert explanation.suggestions is None
+    data = explanation.to_dict()
+    assert data["by_reason"] == {explanation.unmet[0].code: 1}
+    assert data["breakdown"]["coverage"] == 6  # type: ignore[index]
+
+
+# --------------------------------------------------------------------------- the harbor week
+
+HARBOR_PARAMS = SolveParams(time_limit=3.0, workers=2, deterministic=True)
+
+
+@pytest.fixture(scope="module")
+def harbor() -> Iterator[tuple[Scenario, Result]]:
+    scenario = load_scenario(HARBOR).scenario
+    result = solve(scenario, HARBOR_PARAMS)
+    assert result.schedule is not None
+    yield scenario, result
+
+
+@pytest.mark.slow
+def test_harbor_every_unmet_need_has_a_reason(harbor: tuple[Scenario, Result]) -> None:
+    scenario, result = harbor
+    assert result.schedule is not None
+    assert result.schedule.unmet, "the harbor week has unmet needs"
+    assert all(u.reasons for u in result.schedule.unmet)
+    assert [u.model_dump() for u in unmet_reasons(scenario, result.schedule)] == [u.model_dump() for u in result.schedule.unmet]
+
+
+@pytest.mark.slow
+def test_harbor_top_suggestion_is_reproduced(harbor: tuple[Scenario, Result]) -> None:
+    scenario, result = harbor
+    assert result.schedule is not None
+    report = suggest(scenario, result.schedule, HARBOR_PARAMS, time_budget=600, max_trials=1, baseline=result)
+    [tried] = report.tried
+    again = solve(apply_change(scenario, tried.change), HARBOR_PARAMS)
+    assert again.objective == tried.objective == result.objective + tried.gain  # type: ignore[operator]
