@@ -275,8 +275,11 @@ def counting_bound(data: ProblemData, fixed: FixedSessions | None = None) -> int
     return total
 
 
-def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], list[set[int]]]:
-    """Primary variable indices, and the neighbourhoods the LNS frees: day pairs, days, group types.
+def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], list[list[set[int]]]]:
+    """Primary variable indices, and the neighbourhoods the LNS frees, in tiers from small to large.
+
+    Tier 0: half-days and (day, group type); tier 1: days, group types and pairs of
+    half-days; tier 2: pairs of days.
 
     Freeing whole days lets cohorts re-form: a session moved from Tuesday to Thursday needs
     every decision of both days free at once, which random neighbourhoods rarely give.
@@ -286,6 +289,7 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
     by_day: dict[int, set[int]] = defaultdict(set)
     by_type: dict[int, set[int]] = defaultdict(set)
     by_half: dict[tuple[int, int], set[int]] = defaultdict(set)
+    by_day_type: dict[tuple[int, int], set[int]] = defaultdict(set)
     flows_of: dict[int, list[int]] = defaultdict(list)
     for (k_index, _, _), var in v.flow.items():
         flows_of[k_index].append(var.index)
@@ -293,6 +297,7 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
         indices = [var.index for _, var in v.attend[k.index]] + [var.index for var in v.open[k.index]] + flows_of[k.index]
         by_day[k.day].update(indices)
         by_type[k.group_type].update(indices)
+        by_day_type[k.day, k.group_type].update(indices)
         by_half[k.day, int((k.start % 1440) >= 14 * 60)].update(indices)
     for spec in data.appointments:
         for option, var in v.appointment[spec.index]:
@@ -300,12 +305,13 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
             by_half[option.day, int((option.start % 1440) >= 14 * 60)].add(var.index)
     primary = set().union(*by_day.values()) if by_day else set()
     days = sorted(by_day)
-    neighbourhoods = [by_day[a] | by_day[b] for i, a in enumerate(days) for b in days[i + 1 :]]
-    neighbourhoods += [by_day[a] for a in days]
-    neighbourhoods += list(by_type.values())
     halves = sorted(by_half)
-    neighbourhoods += [by_half[a] | by_half[b] for i, a in enumerate(halves) for b in halves[i + 1 :] if a[1] == b[1]]
-    return primary, [n for n in neighbourhoods if n]
+    small = list(by_half.values()) + list(by_day_type.values())
+    medium = [by_day[a] for a in days] + list(by_type.values())
+    medium += [by_half[a] | by_half[b] for i, a in enumerate(halves) for b in halves[i + 1 :] if a[1] == b[1]]
+    large = [by_day[a] | by_day[b] for i, a in enumerate(days) for b in days[i + 1 :]]
+    tiers = [[n for n in tier if n] for tier in (small, medium, large)]
+    return primary, [tier for tier in tiers if tier]
 
 
 def _lns(
@@ -322,18 +328,22 @@ def _lns(
 ) -> tuple[list[int], int]:
     """Large-neighbourhood search on stage 1: free a neighbourhood, fix the rest, re-solve.
 
-    Moves that keep the value are accepted too (walking plateaus). Deterministic mode counts
-    CP-SAT's deterministic time instead of the wall clock, with a seeded neighbourhood order.
+    Moves that keep the value are accepted too (walking plateaus). The neighbourhood size
+    adapts: a sub-problem solved to optimality moves up a tier, one cut short moves down.
+    Deterministic mode counts CP-SAT's deterministic time instead of the wall clock, with a
+    seeded neighbourhood order.
     """
-    primary, neighbourhoods = _neighbourhoods(data, built)
-    if not neighbourhoods:
+    primary, tiers = _neighbourhoods(data, built)
+    if not tiers:
         return values, value
+    tier = min(1, len(tiers) - 1)
     rng = np.random.default_rng(params.seed)
     spent = 0.0
     started = time.perf_counter()
     step = min(5.0, max(0.5, budget / 15))
     while spent < budget and value < bound and not (stop is not None and stop.is_set()):
-        free = neighbourhoods[int(rng.integers(len(neighbourhoods)))]
+        choices = tiers[tier]
+        free = choices[int(rng.integers(len(choices)))]
         copy = built.model.clone()
         copy.clear_hints()
         for index in primary - free:
@@ -344,6 +354,7 @@ def _lns(
             copy.add_hint(var, hinted)
         sub = _solver(params, min(step, budget - spent), workers)
         outcome = sub.solve(copy)
+        tier = min(tier + 1, len(tiers) - 1) if outcome == cp_model.OPTIMAL else max(tier - 1, 0)
         spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
         if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE) and sub.objective_value >= value:
             improved = sub.objective_value > value
