@@ -143,8 +143,10 @@ def test_progress_reports() -> None:
         assert report.elapsed >= 0
         assert report.needed == 5 * 3 + 4 * 4 + 1 + 2
         assert 0 <= report.delivered <= report.needed
-    coverage_reports = [r for r in reports if r.stage == "coverage"]
-    assert [r.objective for r in coverage_reports] == sorted(r.objective for r in coverage_reports)
+    # Each report of the coverage stage is an improvement: objectives never fall.
+    objectives = [r.objective for r in reports if r.stage == "coverage"]
+    assert all(value is not None for value in objectives)
+    assert objectives == sorted(value for value in objectives if value is not None)
 
 
 def test_stop_before_the_search_still_returns_a_checked_schedule() -> None:
