@@ -14,6 +14,7 @@ Usage::
 
     python -m benchmarks.load_service --jobs 50 --clients 10 --time-limit 1 \\
         --out benchmarks/results/service-load.md
+    python -m benchmarks.load_service --workers 2 --append   # a second configuration, same file
 
 Exit code 0 when every job ended solved with a schedule that passed the checker, 1 otherwise.
 """
@@ -156,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=1.0)
     parser.add_argument("--workers", type=int, default=None, help="solves at once (default: the server's)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "service-load.md")
+    parser.add_argument("--append", action="store_true", help="add this run to --out instead of replacing it")
     args = parser.parse_args(argv)
 
     documents = scenarios()
@@ -236,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     text = "\n".join(lines)
     print(text)
+    if args.append and args.out.exists():
+        text = args.out.read_text(encoding="utf-8") + "\n" + text.replace("# Service load test", "## Another run", 1)
     write_atomic(args.out, text)
     return 0 if ok else 1
 
