@@ -84,10 +84,16 @@ def explain_unmet(
         Problem data of ``scenario`` if already built.
     report
         ``check(scenario, schedule)`` if already run.
+
+    Returns
+    -------
+    list of NeedExplanation
+        Ordered as a schedule file lists ``unmet``: by participant id, then need.
     """
     report = report if report is not None else check(scenario, schedule)
     analysis = ReasonAnalysis(data if data is not None else build_problem_data(scenario), schedule.sessions)
-    return analysis.explain_all(report.unmet)
+    # The schedule file's order: by participant id, then need.
+    return analysis.explain_all(sorted(report.unmet, key=lambda item: (item[0], item[1])))
 
 
 def unmet_reasons(scenario: Scenario, schedule: Schedule) -> list[UnmetNeed]:
