@@ -10,13 +10,10 @@ greedy heuristic it starts from.
 
 from __future__ import annotations
 
-import io
-
-import pytest
 from builders import random_scenario_data
 from hypothesis import HealthCheck, given, settings
 
-from models.io import scenario_from_data
+from models.io import dump_text, scenario_from_data
 from optimizer.check import check
 from optimizer.greedy import greedy_schedule
 from optimizer.result import SolveParams
@@ -27,14 +24,9 @@ Raw = dict[str, object]
 
 def _describe(raw: Raw) -> str:
     """The scenario as YAML, to reproduce a failure by hand."""
-    from models.io import _yaml_dumper  # a private helper, fine for a failure message
-
-    buffer = io.StringIO()
-    _yaml_dumper().dump(raw, buffer)
-    return buffer.getvalue()
+    return dump_text(raw, "yaml")
 
 
-@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(random_scenario_data())
 def test_any_scenario_solves_into_a_checked_schedule(raw: Raw) -> None:
