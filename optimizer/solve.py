@@ -427,9 +427,12 @@ def solve(
             return Result(status=SolveStatus.INFEASIBLE, schedule=None, seed=params.seed, ortools_version=_ORTOOLS_VERSION,
                           wall_seconds=clock.elapsed(), messages=reconciliation.violations + messages)
         fixed = reconciliation.fixed
+    greedy_started = clock.elapsed()
     greedy = best_greedy_solution(data, fixed=fixed, seed=reconciliation.seed if reconciliation else None)
+    greedy_seconds = clock.elapsed() - greedy_started
     structure = build_structure_model(data, fixed)
-    build_seconds = clock.elapsed()
+    # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
+    build_seconds = clock.elapsed() - greedy_seconds
     v = structure.variables
     assert v is not None
     needed = data.needed_sessions()
@@ -466,6 +469,7 @@ def solve(
     stage1_limit = (params.time_limit - clock.elapsed()) * share if not params.deterministic else params.time_limit * share
     # A third of stage 1 for CP-SAT on the whole model (the bound, first improvements), the
     # rest for the large-neighbourhood search, which finds cohorts much faster (docs/model.md).
+    stage1_started = clock.elapsed()
     solver = _solver(params, stage1_limit * _SHARE_FULL_SOLVE, workers)
     solver.parameters.relative_gap_limit = params.relative_gap
     reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
@@ -491,7 +495,7 @@ def solve(
             if on_progress is not None:
                 on_progress(Progress("coverage", round(clock.elapsed(), 3), found, best_bound, _gap(found, best_bound), 0, 0, needed))
 
-        budget = stage1_limit * (1 - _SHARE_FULL_SOLVE) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - build_seconds))
+        budget = stage1_limit * (1 - _SHARE_FULL_SOLVE) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
         stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, best_bound, params, budget, workers, stop, lns_report)
         if lns_value > coverage_value:
             solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
@@ -608,6 +612,7 @@ def solve(
             "wall_seconds": round(wall, 3),
             "seed": params.seed,
             "build_seconds": round(build_seconds, 3),
+            "greedy_seconds": round(greedy_seconds, 3),
             "time_limit": params.time_limit,
             "workers": workers,
             "deterministic": params.deterministic,
@@ -620,6 +625,7 @@ def solve(
         # Wall times differ run to run; a deterministic schedule must be byte-identical.
         schedule.solver.wall_seconds = None
         schedule.solver.build_seconds = None  # type: ignore[attr-defined]
+        schedule.solver.greedy_seconds = None  # type: ignore[attr-defined]
     if replan is not None:
         _record_changes(schedule, replan, messages)
     return Result(
