@@ -153,11 +153,14 @@ class RosterService:
         NotFound
             No such job, or another key's.
         """
-        job = self.store.get(job_id, key_id)
-        self.store.audit(key_id, "view" if job else "view_missing", job_id if job else None)
+        return _view(self._audited(key_id, "view", job_id, self.store.get(job_id, key_id)))
+
+    def _audited(self, key_id: str, action: str, job_id: str, job: Job | None) -> Job:
+        """Record ``action`` (``<action>_missing`` without a job) and return the job, or raise."""
+        self.store.audit(key_id, action if job else f"{action}_missing", job_id if job else None)
         if job is None:
             raise NotFound("no job with this id")
-        return _view(job)
+        return job
 
     def list(self, key_id: str, status: str | None, limit: int, offset: int) -> JobList:
         """The caller's jobs, newest first."""
@@ -175,18 +178,13 @@ class RosterService:
         NotFound
             No such job, or another key's.
         """
-        job = self.store.request_stop(job_id, key_id)
-        self.store.audit(key_id, "stop" if job else "stop_missing", job_id if job else None)
-        if job is None:
-            raise NotFound("no job with this id")
+        job = self._audited(key_id, "stop", job_id, self.store.request_stop(job_id, key_id))
         if job.status == SOLVING and self.runner is not None:
             self.runner.request_stop(job_id)
             deadline = time.monotonic() + self.settings.stop_wait_seconds
-            while job is not None and job.status == SOLVING and time.monotonic() < deadline:
+            while job.status == SOLVING and time.monotonic() < deadline:
                 time.sleep(0.1)
-                job = self.store.get(job_id, key_id)
-        if job is None:  # pragma: no cover - jobs are never deleted
-            raise NotFound("no job with this id")
+                job = self.store.get(job_id, key_id) or job  # jobs are never deleted
         return _view(job)
 
     def check(self, key_id: str, request: CheckRequest) -> CheckResult:

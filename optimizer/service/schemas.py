@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from optimizer.check import Violation
+
 JobStatus = Literal["queued", "solving", "solved", "stopped", "failed", "invalid"]
 Document = dict[str, JsonValue]
 
@@ -175,17 +177,6 @@ class CheckRequest(BaseModel):
     schedule: Document
 
 
-class ViolationItem(BaseModel):
-    """A broken hard rule (numbered as in ``scenario-format.md``; 0 is the schedule's form)."""
-
-    rule: int
-    code: str
-    message: str
-    session: str | None = None
-    participant: str | None = None
-    therapist: str | None = None
-
-
 class UnmetItem(BaseModel):
     """A need the schedule does not deliver."""
 
@@ -198,7 +189,7 @@ class CheckResult(BaseModel):
     """The checker's report: ``ok`` when no hard rule is broken."""
 
     ok: bool
-    violations: list[ViolationItem]
+    violations: list[Violation] = Field(description="Each broken hard rule: its number in `scenario-format.md` (0: the schedule's form), a code, a message and the ids involved.")
     warnings: list[str]
     levels: dict[str, float]
     summary: dict[str, float]

@@ -7,6 +7,7 @@ end that no solver process outlives it.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -58,7 +59,13 @@ def test_delete_stops_a_running_solve_and_keeps_its_best_schedule(server: Server
             time.sleep(0.2)
             view = client.get(f"/v1/rosters/{job_id}", headers=A).json()
         asked = time.monotonic()
-        answer = client.delete(f"/v1/rosters/{job_id}", headers=A)
+        with ThreadPoolExecutor(1) as pool:
+            stopping = pool.submit(client.delete, f"/v1/rosters/{job_id}", headers=A)
+            # While DELETE waits for the solve's schedule, the server keeps answering.
+            started = time.monotonic()
+            assert client.get("/healthz").status_code == 200
+            assert time.monotonic() - started < 2
+            answer = stopping.result()
         assert answer.status_code in {200, 202}
         view = poll(client, job_id, {"stopped", "solved", "failed"}, timeout=20)
         assert view["status"] == "stopped", view
