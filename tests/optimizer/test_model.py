@@ -281,6 +281,36 @@ def test_therapist_in_another_timezone_never_fits() -> None:
     assert schedule.sessions == []
 
 
+def test_participant_availability_in_their_own_timezone() -> None:
+    # P1 and P2 live in Chicago and are free 09:00-10:00 there, which is 10:00-11:00 New
+    # York. g may start at 09:00, 10:00 or 11:00 New York: only 10:00 fits. Optimum 2.
+    result, schedule, _ = solved(
+        group_types=[group_type(starts=["09:00", "10:00", "11:00"])],
+        therapists=[therapist()],
+        participants=people("P", 2, {"g": 1}, timezone="America/Chicago", availability={"mon": ["09:00-10:00"]}),
+    )
+    assert_optimum(result, 2)
+    assert [s.start for s in groups(schedule)] == ["10:00"]
+
+
+def test_appointment_availability_is_read_in_the_participants_timezone() -> None:
+    # P1 lives in Phoenix (UTC-7; New York is UTC-5 this week) and is free all day; the family
+    # appointment is narrowed to mon 08:00-09:00 Phoenix time = 10:00-11:00 New York. Optimum 1.
+    result, schedule, _ = solved(
+        therapists=[therapist()],
+        participants=[
+            participant(
+                "P1",
+                timezone="America/Phoenix",
+                availability=every_day("06:00-20:00"),
+                appointments=[{"kind": "family", "therapist": "T1", "duration_minutes": 60, "availability": {"mon": ["08:00-09:00"]}}],
+            )
+        ],
+    )
+    assert_optimum(result, 1)
+    assert [(s.day, s.start, s.end) for s in schedule.sessions] == [("mon", "10:00", "11:00")]
+
+
 # --------------------------------------------------------------------------- rule 3: overlaps, breaks
 
 
@@ -743,6 +773,20 @@ def test_preferred_therapists(preferred_free: bool, therapist_id: str, non_prefe
     assert_optimum(result, 2)
     assert [s.therapist for s in groups(schedule)] == [therapist_id]
     assert report.levels["non_preferred_sessions"] == non_preferred
+
+
+def test_balanced_load() -> None:
+    # P1, P2 need g (mon 10:00); Q1, Q2 need h (tue 10:00). T1 and T2 may lead either, no
+    # preferences, and continuity is per participant and type, so it does not care. Balance
+    # gives each therapist one session (busiest 60 minutes, not 120). Optimum 4.
+    result, schedule, report = solved(
+        group_types=[group_type("g"), group_type("h", days=["tue"])],
+        therapists=[therapist("T1"), therapist("T2")],
+        participants=[*people("P", 2, {"g": 1}), *people("Q", 2, {"h": 1})],
+    )
+    assert_optimum(result, 4)
+    assert sorted(s.therapist for s in groups(schedule)) == ["T1", "T2"]
+    assert report.levels["load_balance_hours"] == 0
 
 
 def test_level_one_breakdown_and_levels_are_reported() -> None:
