@@ -98,3 +98,21 @@ def test_a_restart_mid_solve_requeues_the_job_and_it_completes(tmp_path: Path) -
             assert poll(client, waiting, {"solved", "failed"})["status"] == "solved"
     finally:
         server.stop()
+
+
+def test_a_solver_process_that_dies_fails_its_job_and_the_server_carries_on(server: Server) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        doomed = client.post("/v1/rosters", json={"scenario": big_scenario(), "options": {"time_limit": 30}},
+                             headers=A).json()["id"]
+        assert poll(client, doomed, {"solving"})["status"] == "solving"
+        time.sleep(0.5)
+        # As the kernel's OOM killer would: every solver process (the one started ahead too).
+        for process in server.descendants():
+            if "spawn_main" in " ".join(process.cmdline()):
+                process.kill()
+        view = poll(client, doomed, {"failed", "solved", "stopped"}, timeout=20)
+        assert view["status"] == "failed", view
+        assert view["errors"][0]["message"].startswith("the solver process ended without a result")  # type: ignore[index]
+        after = client.post("/v1/rosters", json={"scenario": sample_scenario(), "options": {"time_limit": 2}},
+                            headers=A).json()["id"]
+        assert poll(client, after, {"solved", "failed"})["status"] == "solved"

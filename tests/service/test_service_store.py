@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +13,26 @@ from models.schedule import ScenarioRef, Schedule, SolverInfo
 from optimizer.result import Result, SolveStatus
 from optimizer.service.runner import outcome, solve_params
 from optimizer.service.settings import ServiceSettings, database_url
-from optimizer.service.store import FAILED, QUEUED, SOLVED, SOLVING, JobStore
+from optimizer.service.store import FAILED, QUEUED, SOLVED, SOLVING, JobStore, make_engine, metadata
+
+# Set to a PostgreSQL URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres, with a
+# driver installed) to run the store tests against PostgreSQL too; its tables are dropped first.
+POSTGRES_URL = os.environ.get("IOP_ROSTER_TEST_POSTGRES_URL")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> JobStore:
-    return JobStore(database_url(str(tmp_path / "jobs.db")))
+@pytest.fixture(params=["sqlite", *(["postgresql"] if POSTGRES_URL else [])])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
+    if request.param == "sqlite":
+        url = database_url(str(tmp_path / "jobs.db"))
+    else:
+        assert POSTGRES_URL is not None
+        url = POSTGRES_URL
+        engine = make_engine(url)
+        metadata.drop_all(engine)
+        engine.dispose()
+    job_store = JobStore(url)
+    yield job_store
+    job_store.close()
 
 
 def queue(store: JobStore, owner: str = "k1") -> str:
@@ -26,8 +42,8 @@ def queue(store: JobStore, owner: str = "k1") -> str:
     return job.id
 
 
-def test_sqlite_store_is_in_wal_mode(store: JobStore, tmp_path: Path) -> None:
-    queue(store)
+def test_sqlite_store_is_in_wal_mode(tmp_path: Path) -> None:
+    queue(JobStore(database_url(str(tmp_path / "jobs.db"))))
     with sqlite3.connect(tmp_path / "jobs.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
