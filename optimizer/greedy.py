@@ -10,6 +10,7 @@ Every step keeps every hard rule, so its schedule always passes the checker.
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,6 +79,22 @@ class _State:
         days_used = (self.p_day_sessions[people] > 0).sum(axis=1)
         ok &= ~new_day | (days_max == NO_LIMIT) | (days_used < days_max)
         return ok
+
+    def participant_free(self, p: int, day: int, start: int, end: int) -> bool:
+        """:meth:`participants_free` for one participant, without array overhead."""
+        d = self.data
+        if self.p_busy[p, start:end].any():
+            return False
+        day_sessions = int(self.p_day_sessions[p, day])
+        limit = int(d.max_sessions_per_day[p])
+        if limit != NO_LIMIT and day_sessions >= limit:
+            return False
+        hours_max = int(d.hours_max[p])
+        if hours_max != NO_LIMIT and int(self.p_minutes[p]) + (end - start) > hours_max:
+            return False
+        days_max = int(d.days_max[p])
+        opens_a_day = day_sessions == 0 and days_max != NO_LIMIT
+        return not (opens_a_day and int((self.p_day_sessions[p] > 0).sum()) >= days_max)
 
     def book_participant(self, p: int, day: int, start: int, end: int) -> None:
         self.p_busy[p, start:end] = True
@@ -200,7 +217,7 @@ def _book_seed(data: ProblemData, state: _State, seed: Solution, solution: Solut
                 continue
             if p in taken_here or state.partners.get(p, set()) & (taken_here | set(members)):
                 continue
-            if not state.participants_free(np.array([p]), k.day, k.start, k.end)[0]:
+            if not state.participant_free(p, k.day, k.start, k.end):
                 continue
             person_cap = int(data.group_size_cap[p])
             new_limit = limit if person_cap == NO_LIMIT else min(limit, person_cap)
@@ -221,7 +238,7 @@ def _book_seed(data: ProblemData, state: _State, seed: Solution, solution: Solut
         p = data.appointments[spec_index].participant
         if state.appointments_left[spec_index] <= 0:
             continue
-        if not state.participants_free(np.array([p]), option.day, option.start, option.end)[0]:
+        if not state.participant_free(p, option.day, option.start, option.end):
             continue
         if not state.therapist_free(option.therapist, option.day, option.start, option.end) or not state.room_free(option.start, option.end):
             continue
@@ -292,7 +309,10 @@ def best_greedy_solution(data: ProblemData, *, fixed: FixedSessions | None = Non
     """The better (priority-weighted) of the groups-first and appointments-first greedy schedules."""
     best: Solution | None = None
     best_value = -1
+    started = time.perf_counter()
     for appointments_first in (False, True):
+        if appointments_first and time.perf_counter() - started > 2.0:
+            break  # the second variant is a refinement for small weeks; large ones skip it
         solution = greedy_solution(data, appointments_first=appointments_first, fixed=fixed, seed=seed)
         value = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
         value += sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
@@ -343,7 +363,7 @@ def _place_appointments(data: ProblemData, state: _State, solution: Solution) ->
             best: AppointmentOption | None = None
             best_key: tuple[int, int] | None = None
             for option in spec.options:
-                if not state.participants_free(np.array([p]), option.day, option.start, option.end)[0]:
+                if not state.participant_free(p, option.day, option.start, option.end):
                     continue
                 if not state.therapist_free(option.therapist, option.day, option.start, option.end):
                     continue

@@ -441,7 +441,7 @@ def solve(
 
     coverage = structure.levels["coverage"]
     structure.model.maximize(coverage)
-    hint = _complete_hint(structure.model, _structure_primary(data, structure, greedy), min(10.0, params.time_limit / 4))
+    hint = _complete_hint(structure.model, _structure_primary(data, structure, greedy), min(30.0, max(1.0, params.time_limit / 4)))
     if hint is not None:
         _hint_all(structure.model, hint)
     else:  # pragma: no cover - the greedy schedule always obeys the model
