@@ -74,7 +74,7 @@ class ServiceSettings(BaseSettings):
     insecure_no_auth: bool = False
     workers: int | None = Field(default=None, ge=1)
     cores: int | None = Field(default=None, ge=1)
-    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    max_body_bytes: int = Field(default=8_000_000, ge=1024)
     max_queued_per_key: int = Field(default=100, ge=1)
     default_time_limit: float = Field(default=30.0, gt=0)
     max_time_limit: float = Field(default=600.0, gt=0)
