@@ -845,8 +845,9 @@ def execute(
 ) -> dict[str, BatchRow]:
     """Run a plan's solves on an executor, writing each schedule as it arrives.
 
-    At most ``executor.capacity`` solves are submitted at a time, largest files first. A solve whose worker dies,
-    or whose solver raises, is resubmitted up to ``retries`` times, then reported failed.
+    At most ``executor.capacity`` solves are submitted at a time, largest files first. A
+    solve whose worker dies, or whose solver raises, is resubmitted up to ``retries`` times,
+    then reported failed.
     When a process pool breaks with several solves running, nobody can tell which one killed
     it: all are resubmitted without being charged and then run one at a time, so the next
     crash names its scenario. The loop always ends: every crash charged alone uses up one of
@@ -945,7 +946,10 @@ def execute(
         run.running = len(in_flight)
         if not in_flight:
             continue
-        done, _ = cf.wait(in_flight, timeout=tick_seconds, return_when=cf.FIRST_COMPLETED)
+        # cf.wait() never returns a future cancelled without notification: take those first.
+        done = {future for future in in_flight if future.cancelled()}
+        if not done:
+            done, _ = cf.wait(in_flight, timeout=tick_seconds, return_when=cf.FIRST_COMPLETED)
         if not done:
             run.emit("tick")
             continue
@@ -953,6 +957,9 @@ def execute(
         broken = False
         for future in done:
             task = in_flight.pop(future)
+            if future.cancelled():  # Dask lost it (scheduler restarted, client reconnected)
+                crashed(task, "worker lost (cancelled)")
+                continue
             error = future.exception()
             if error is None:
                 completed(task, future)
@@ -966,7 +973,7 @@ def execute(
         if broken:
             # A broken pool fails every solve it held; keep any that finished just before.
             for future, task in list(in_flight.items()):
-                if future.done() and future.exception() is None:
+                if future.done() and not future.cancelled() and future.exception() is None:
                     completed(task, future)
                 else:
                     lost.append(task)

@@ -9,6 +9,7 @@ worker process is killed with SIGKILL.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import functools
 import os
 import re
@@ -30,6 +31,7 @@ from optimizer.batch import (
     DaskExecutor,
     LocalPoolExecutor,
     SolveTask,
+    TaskFunction,
     TaskOutcome,
     discover_inputs,
     execute,
@@ -313,28 +315,54 @@ def test_retries_zero_reports_the_first_crash(tmp_path: Path) -> None:
     assert "failed" in (tmp_path / "out" / "summary.md").read_text()
 
 
-class _ExplodingExecutor(BatchExecutor):
-    """An executor whose tasks fail with an ordinary exception (a Dask task error, say)."""
+class _FailingExecutor(BatchExecutor):
+    """An executor whose first ``failures`` tasks raise or are cancelled (Dask loses them),
+    and whose later tasks run in this process."""
 
-    label = "exploding"
+    label = "failing"
     capacity = 2
     solver_workers = 1
 
-    def submit(self, function: object, task: SolveTask) -> object:  # type: ignore[override]
-        import concurrent.futures as cf
+    def __init__(self, failures: int, cancel: bool = False) -> None:
+        self.failures = failures
+        self.cancel = cancel
 
+    def submit(self, function: TaskFunction, task: SolveTask) -> cf.Future[TaskOutcome]:
         future: cf.Future[TaskOutcome] = cf.Future()
-        future.set_exception(RuntimeError("boom"))
+        if self.failures > 0:
+            self.failures -= 1
+            if self.cancel:
+                future.cancel()
+            else:
+                future.set_exception(RuntimeError("boom"))
+        else:
+            future.set_result(function(task))
         return future
 
 
 def test_task_exceptions_are_retried_then_failed(tmp_path: Path) -> None:
     inputs = _invalid_folder(tmp_path / "in", ["x", "y"])
     plan = plan_batch(inputs, tmp_path / "out", SolveParams(time_limit=1))
-    rows = execute(plan, _ExplodingExecutor(), retries=2)
+    rows = execute(plan, _FailingExecutor(failures=1000), retries=2)
     assert {row.outcome for row in rows.values()} == {"failed"}
     assert rows["x"].attempts == 3
     assert rows["x"].reason == "the task raised RuntimeError (3 attempt(s))"
+
+
+def test_lost_futures_are_resubmitted(tmp_path: Path) -> None:
+    inputs = _invalid_folder(tmp_path / "in", ["x", "y"])
+    plan = plan_batch(inputs, tmp_path / "out", SolveParams(time_limit=1))
+    events: list[BatchEvent] = []
+    rows = execute(
+        plan, _FailingExecutor(failures=2, cancel=True), retries=1, on_event=events.append
+    )
+    assert {name: (row.outcome, row.attempts) for name, row in rows.items()} == {
+        "x": ("invalid", 2),
+        "y": ("invalid", 2),
+    }
+    assert [event.message for event in events if event.kind == "retry"] == [
+        "worker lost (cancelled); retry 1 of 1"
+    ] * 2
 
 
 def test_nothing_to_do_starts_no_executor(tmp_path: Path) -> None:
