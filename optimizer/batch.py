@@ -957,6 +957,7 @@ def execute(
         broken = False
         for future in done:
             task = in_flight.pop(future)
+            run.running = len(in_flight)
             if future.cancelled():  # Dask lost it (scheduler restarted, client reconnected)
                 crashed(task, "worker lost (cancelled)")
                 continue
@@ -991,6 +992,7 @@ def execute(
                 suspects.extend(lost)
         run.running = len(in_flight)
     run.running = 0
+    run.emit("tick")  # the final counts, nothing running
     return plan.rows
 
 
