@@ -35,7 +35,7 @@ from models.clock import (
 from models.scenario import Scenario
 from models.schedule import Schedule, UnmetNeed
 from optimizer.check import CheckReport, check
-from optimizer.data import ProblemData, build_problem_data
+from optimizer.data import AppointmentSpec, ProblemData, build_problem_data
 from optimizer.reasons import REASON_TITLES, NeedExplanation, Reason, ReasonAnalysis, when
 from optimizer.result import Result, SolveParams
 
@@ -354,6 +354,9 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
     score: dict[tuple[str | None, ...], float] = defaultdict(float)
     targets: dict[tuple[str | None, ...], list[str]] = defaultdict(list)
     made: dict[tuple[str | None, ...], Change] = {}
+    specs_of: dict[tuple[int, str], list[AppointmentSpec]] = defaultdict(list)
+    for spec in data.appointments:
+        specs_of[spec.participant, spec.kind].append(spec)
 
     def propose(change: Change, weight: float, target: str) -> None:
         key = change.key
@@ -440,9 +443,7 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
                 text = f"raise the {group.id} size limit from {group.size.max} to {group.size.max + 1}"
                 propose(Change("raise_size", text, group_type=group.id), weight, target)
         else:
-            for spec in data.appointments:
-                if spec.participant != p or spec.kind != explanation.need:
-                    continue
+            for spec in specs_of.get((p, explanation.need), []):
                 appointment = person.appointments[spec.position]
                 if appointment.therapist is not None:
                     pool = [data.therapist_ids.index(appointment.therapist)]

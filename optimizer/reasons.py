@@ -32,7 +32,7 @@ import numpy as np
 
 from models.clock import DAY_INDEX, DAYS, MINUTES_PER_DAY, format_time, parse_time
 from models.schedule import ScheduledSession
-from optimizer.data import NO_LIMIT, ProblemData
+from optimizer.data import NO_LIMIT, AppointmentSpec, ProblemData
 from optimizer.greedy import Solution
 from optimizer.schedule import build_sessions
 
@@ -221,6 +221,12 @@ class ReasonAnalysis:
             if booking.group_type is not None:
                 self.groups_at[booking.group_type, booking.start].append(booking)
                 self.type_sessions[booking.group_type] += 1
+        self.attended_matrix = np.zeros((data.num_participants, data.num_group_types), dtype=np.int64)
+        for (p, g), count in self.attended.items():
+            self.attended_matrix[p, g] = count
+        self.specs_of: dict[tuple[int, str], list[AppointmentSpec]] = defaultdict(list)
+        for spec in data.appointments:
+            self.specs_of[spec.participant, spec.kind].append(spec)
         self.avoid: dict[int, set[int]] = defaultdict(set)
         for a, b in data.avoid_pairs:
             self.avoid[a].add(b)
@@ -467,9 +473,11 @@ class ReasonAnalysis:
         room = self.room_blocker(start, end)
         if room is not None:
             blockers.append(room)
+        available = self.data.therapist_available
         licensed = [
-            t for t in range(self.data.num_therapists)
-            if self.qualified[t, g] and self.data.may_see[t, p] and self._therapist_window(t, start, end)
+            int(t) for t in np.flatnonzero(
+                self.qualified[:, g] & self.data.may_see[:, p] & ((available[:, end] - available[:, start]) == end - start)
+            )
         ]
         free_therapists = []
         therapist_reasons: list[_Blocker] = []
@@ -483,22 +491,30 @@ class ReasonAnalysis:
             blockers.extend(therapist_reasons)
         # People who still need the type and are free then.
         pool = free_therapists or licensed
-        peers = []
-        for q in range(self.data.num_participants):
-            if q != p and (
-                not self.data.eligible[q, g]
-                or self.data.population[q] != self.data.population[p]
-                or self.attended[q, g] >= self.data.needs[q, g]
-                or q in self.avoid[p]
-                or not self._participant_free(q, start, end)
-                or not any(self.data.may_see[t, q] for t in pool)
-            ):
-                continue
-            cap_q = self.data.group_size_cap[q]
-            if cap_q != NO_LIMIT and cap_q < group.size.min:
-                continue
-            if q == p or not self.participant_blockers(q, start, end):
-                peers.append(q)
+        # Vector filters first (eligible, same population, still needing the type, available,
+        # cap, seen by a therapist of the pool), then each one's own sessions and limits.
+        data = self.data
+        prefix = data.participant_available
+        caps = data.group_size_cap
+        could = (
+            data.eligible[:, g]
+            & (data.population == data.population[p])
+            & (self.attended_matrix[:, g] < data.needs[:, g])
+            & ((prefix[:, end] - prefix[:, start]) == end - start)
+            & ((caps == NO_LIMIT) | (caps >= group.size.min))
+        )
+        if pool:
+            could &= data.may_see[pool].any(axis=0)
+        else:
+            could[:] = False
+        could[list(self.avoid[p])] = False
+        # Enough is enough: counting stops at size.min (the reason names at most that many).
+        peers = [p]
+        for q in np.flatnonzero(could):
+            if len(peers) >= group.size.min:
+                break
+            if q != p and not self.participant_blockers(int(q), start, end):
+                peers.append(int(q))
         if len(peers) < group.size.min:
             shown = _listing([self._pid(q) for q in peers], 6)
             blockers.append(_Blocker(
@@ -579,9 +595,7 @@ class ReasonAnalysis:
         """Reasons a participant misses appointments of ``kind``."""
         person = self.scenario.participants[p]
         reasons: list[Reason] = []
-        for spec in self.data.appointments:
-            if spec.participant != p or spec.kind != kind:
-                continue
+        for spec in self.specs_of.get((p, kind), []):
             appointment = person.appointments[spec.position]
             if appointment.therapist is not None:
                 pool = [self.t_index[appointment.therapist]]
