@@ -608,13 +608,23 @@ class ReasonAnalysis:
                     continue
             seeing = [t for t in pool if self.data.may_see[t, p]]
             if not seeing:
+                names = _listing([self._tid(t) for t in pool], 6)
                 avoided = [t for t in pool if self._tid(t) in person.avoid_therapists]
-                if avoided and len(avoided) == len(pool):
-                    text = f"{_listing([self._tid(t) for t in pool])} ({who}) is on {person.id}'s avoid_therapists"
+                if appointment.therapist is not None:
+                    named = f"{appointment.therapist}, named for {person.id}'s {kind},"
+                    text = (
+                        f"{named} is on {person.id}'s avoid_therapists" if avoided
+                        else f"{named} is not licensed in {person.state}"
+                    )
+                elif avoided:
+                    why = "; ".join(
+                        f"{self._tid(t)} on {person.id}'s avoid_therapists" if t in avoided
+                        else f"{self._tid(t)} not licensed in {person.state}"
+                        for t in pool
+                    )
+                    text = f"no {who.removeprefix('a ')} may see {person.id} ({why})"
                 else:
-                    text = f"{who} ({_listing([self._tid(t) for t in pool], 6)}) is not licensed in {person.state}"
-                    if appointment.therapist is None:
-                        text = f"no {who.removeprefix('a ')} ({_listing([self._tid(t) for t in pool], 6)}) is licensed in {person.state}"
+                    text = f"no {who.removeprefix('a ')} ({names}) is licensed in {person.state}"
                 reasons.append(Reason("not_licensed", text, therapists=tuple(self._tid(t) for t in pool), state=person.state))
                 continue
             if not spec.options:

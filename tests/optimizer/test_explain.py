@@ -14,7 +14,7 @@ import pytest
 from builders import group_type, make_scenario, participant, people, solve_checked, therapist
 
 from models.io import load_scenario
-from models.scenario import Scenario
+from models.scenario import Day, Scenario
 from models.schedule import Schedule, ScheduledSession
 from optimizer.check import check
 from optimizer.explain import (
@@ -43,7 +43,7 @@ def _schedule(scenario: Scenario, sessions: list[ScheduledSession]) -> Schedule:
     })
 
 
-def _group(ident: str, therapist_id: str, day: str, start: str, end: str, members: list[str]) -> ScheduledSession:
+def _group(ident: str, therapist_id: str, day: Day, start: str, end: str, members: list[str]) -> ScheduledSession:
     return ScheduledSession(id=ident, kind="group", group_type="process", therapist=therapist_id, day=day, start=start, end=end, participants=members)
 
 

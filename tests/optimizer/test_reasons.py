@@ -244,7 +244,20 @@ def test_appointment_with_a_therapist_not_licensed_in_the_state() -> None:
     )
     [explanation] = explain_unmet(scenario, _empty(scenario))
     assert explanation.code == "not_licensed"
-    assert explanation.reasons[0].text == "T1 (T1) is not licensed in TX"
+    assert explanation.reasons[0].text == "T1, named for TX1's individual, is not licensed in TX"
+
+
+def test_appointment_with_any_prescriber_none_licensed() -> None:
+    scenario = make_scenario(
+        therapists=[therapist("T1", qualifications=("prescriber",)), therapist("T2", qualifications=("prescriber",), states=("TX",))],
+        participants=[
+            participant("TX1", state="TX", avoid_therapists=["T2"], appointments=[{"kind": "medication", "qualification": "prescriber", "duration_minutes": 30}]),
+        ],
+    )
+    [explanation] = explain_unmet(scenario, _empty(scenario))
+    assert explanation.reasons[0].text == (
+        "no therapist with qualification prescriber may see TX1 (T1 not licensed in TX; T2 on TX1's avoid_therapists)"
+    )
 
 
 def test_appointment_without_a_common_slot() -> None:
