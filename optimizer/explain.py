@@ -585,6 +585,7 @@ def suggest(
     baseline: Result | None = None,
     explanations: Sequence[NeedExplanation] | None = None,
     solver: Solver | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> SuggestionReport:
     """Measure single what-if changes by re-solving, within a time budget.
 
@@ -606,6 +607,8 @@ def suggest(
         :func:`explain_unmet` of the schedule if already at hand.
     solver
         The solve function (default :func:`optimizer.solve`); a test seam.
+    progress
+        Called with a line of plain text before the baseline solve and after each trial.
 
     Returns
     -------
@@ -616,10 +619,14 @@ def suggest(
     began = time.perf_counter()
     durations: list[float] = []
     notes: list[str] = []
+    say = progress or (lambda _line: None)
     if baseline is None:
+        say("solving the unchanged scenario (baseline)")
         started = time.perf_counter()
         baseline = run(scenario, params)
         durations.append(time.perf_counter() - started)
+    elif baseline.wall_seconds > 0:
+        durations.append(baseline.wall_seconds)
     if baseline.objective is None or baseline.schedule is None:
         return SuggestionReport(0.0, params, notes=["the baseline solve found no schedule"], wall_seconds=time.perf_counter() - began)
     data = build_problem_data(scenario)
@@ -646,12 +653,14 @@ def suggest(
         durations.append(time.perf_counter() - started)
         if result.objective is None:
             notes.append(f"{change.description}: the re-solve found no schedule")
+            say(f"trial {position + 1}/{len(trials)}: no schedule: {change.description}")
             continue
         delivered, unmet = _delivered(result)
         served = tuple(
             f"{participant} {need}" for (participant, need), missing in sorted(base_unmet.items())
             if unmet.get((participant, need), 0) < missing
         )
+        say(f"trial {position + 1}/{len(trials)}: {float(result.objective) - float(baseline.objective):+g}: {change.description}")
         report.tried.append(Suggestion(
             change=change,
             gain=float(result.objective) - float(baseline.objective),
@@ -726,6 +735,7 @@ def explain(
     time_budget: float = 60.0,
     max_trials: int = 6,
     baseline: Result | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Explanation:
     """Unmet needs with reasons, the score breakdown and, with ``suggest_params``, suggestions.
 
@@ -741,6 +751,8 @@ def explain(
         The most changes re-solved.
     baseline
         ``solve(scenario, suggest_params)`` if already at hand.
+    progress
+        Called with a line of text as the suggestion solves go.
     """
     report = check(scenario, schedule)
     data = build_problem_data(scenario)
@@ -750,6 +762,6 @@ def explain(
     if suggest_params is not None:
         suggestions = suggest(
             scenario, schedule, suggest_params, time_budget=time_budget, max_trials=max_trials,
-            baseline=baseline, explanations=unmet,
+            baseline=baseline, explanations=unmet, progress=progress,
         )
     return Explanation(unmet, breakdown, suggestions)

@@ -95,6 +95,7 @@ def explanation_text(explanation: Explanation, *, top: int = 3, verbose: bool = 
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every re-solve.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Plain text for people, JSON for software.")
 @click.option("--verbose", is_flag=True, help="List every unmet need, reason and item.")
+@click.option("--quiet", is_flag=True, help="No progress of the suggestion solves on stderr.")
 @friendly_errors
 def explain(
     scenario: str,
@@ -108,6 +109,7 @@ def explain(
     seed: int,
     output_format: Literal["text", "json"],
     verbose: bool,
+    quiet: bool,
 ) -> None:
     """Explain SCHEDULE of SCENARIO: unmet needs by reason, the score breakdown, suggestions.
 
@@ -128,7 +130,13 @@ def explain(
     print_issues(loaded.warnings)
     plan = load_schedule(schedule)
     params = SolveParams(time_limit=solve_time, workers=workers, seed=seed, deterministic=True) if with_suggestions else None
-    explanation = run_explain(loaded.scenario, plan, suggest_params=params, time_budget=time_limit, max_trials=trials)
+    def progress(line: str) -> None:
+        if not quiet:
+            click.echo(f"[explain] {line}", err=True)
+
+    explanation = run_explain(
+        loaded.scenario, plan, suggest_params=params, time_budget=time_limit, max_trials=trials, progress=progress
+    )
     if output_format == "json":
         click.echo(json.dumps(explanation.to_dict(top), indent=2, ensure_ascii=False))
     else:

@@ -110,6 +110,11 @@ def test_suggest_ranks_measured_changes(files: tuple[Path, Path]) -> None:
     assert text.exit_code == 0, text.output
     assert "  1. +2 priority-weighted (+2 sessions): license T1 in TX" in text.stdout
     assert "     serves TX1 process, TX2 process" in text.stdout
+    # Progress of the solves goes to stderr, one line each.
+    assert "[explain] solving the unchanged scenario (baseline)" in text.stderr
+    assert "[explain] trial 1/" in text.stderr
+    quiet = invoke(str(scenario), str(schedule), "--suggest", "--solve-time", "2", "--workers", "1", "--trials", "1", "--quiet")
+    assert "[explain]" not in quiet.stderr
 
 
 def test_invalid_input_exits_2(files: tuple[Path, Path], tmp_path: Path) -> None:
