@@ -270,7 +270,7 @@ def random_scenario_data(draw: st.DrawFn) -> Raw:
         raw = {
             "id": f"T{t + 1}",
             "licensed_states": draw(st.just(["NY"]) | _subset(_STATES, min_size=1)),
-            "qualifications": draw(st.sampled_from([list(_QUALIFICATIONS), ["gf"], ["gf", "prescriber"], ["trauma"], []])),
+            "qualifications": draw(st.sampled_from([list(_QUALIFICATIONS), list(_QUALIFICATIONS), ["gf"], ["gf", "prescriber"], ["trauma"], []])),
             "availability": draw(_availability()),
             "min_break_minutes": draw(st.sampled_from([0, 0, 15, 30])),
         }
@@ -280,7 +280,7 @@ def random_scenario_data(draw: st.DrawFn) -> Raw:
         if draw(st.booleans()):
             raw["max_hours_per_week"] = draw(st.sampled_from([1, 1.5, 2, 4, 8]))
         if draw(st.booleans()):
-            raw["max_sessions_per_day"] = draw(st.sampled_from([0, 1, 2, 3, 3]))
+            raw["max_sessions_per_day"] = draw(st.sampled_from([1, 2, 3, 3]))
         therapists.append(raw)
     therapist_ids = [t["id"] for t in therapists]
     held = sorted({q for t in therapists for q in t["qualifications"]})
@@ -306,13 +306,13 @@ def random_scenario_data(draw: st.DrawFn) -> Raw:
         if timezone is not None:
             raw["timezone"] = timezone
         if draw(st.booleans()):
-            raw["hours_per_week"]["max"] = hours_min + draw(st.sampled_from([0, 1, 2.5, 6]))
+            raw["hours_per_week"]["max"] = hours_min + draw(st.sampled_from([1, 2.5, 6]))
         if draw(st.booleans()):
             raw["days_per_week"]["max"] = days_min + draw(st.integers(0, 3))
         if draw(st.booleans()):
-            raw["max_sessions_per_day"] = draw(st.sampled_from([0, 1, 2, 2]))
+            raw["max_sessions_per_day"] = draw(st.sampled_from([1, 2, 2]))
         if draw(st.integers(0, 3)) == 0:
-            raw["max_group_size"] = draw(st.integers(1, 4))
+            raw["max_group_size"] = draw(st.integers(2, 4))
         others = [p for p in participant_ids if p != ident]
         raw["avoid"] = draw(_subset(others, max_size=2))
         raw["avoid_therapists"] = draw(st.just([]) | _subset(therapist_ids, max_size=1))
