@@ -51,12 +51,14 @@ __all__ = [
     "explain",
     "explain_unmet",
     "score_breakdown",
+    "solve_changed",
     "suggest",
     "unmet_reasons",
 ]
 
 ChangeKind = Literal["open_start", "extend_availability", "license", "raise_size"]
-Solver = Callable[[Scenario, SolveParams], Result]
+#: ``(scenario, params, warm_from) -> Result``: a solve, warm-started from a schedule or not.
+Solver = Callable[[Scenario, SolveParams, Schedule | None], Result]
 
 _MAX_EXTENSION_MINUTES = 120  # "extend a window by 1-2 h": longer extensions are new shifts
 
@@ -539,6 +541,7 @@ class SuggestionReport:
     untried: list[Change] = field(default_factory=list)
     wall_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    warm_start: bool = False
 
     def top(self, count: int = 3) -> list[Suggestion]:
         """The changes with a positive gain, largest first (ties: more sessions, then estimate)."""
@@ -551,6 +554,7 @@ class SuggestionReport:
         return {
             "baseline_objective": self.baseline_objective,
             "params": asdict(self.params),
+            "warm_start": self.warm_start,
             "top": [s.to_dict() for s in self.top(count)],
             "tried": [s.to_dict() for s in self.tried],
             "untried": len(self.untried),
@@ -569,10 +573,34 @@ def _delivered(result: Result) -> tuple[int, dict[tuple[str, str], int]]:
     return total, {(u.participant, u.need): u.missing for u in schedule.unmet}
 
 
-def _default_solver(scenario: Scenario, params: SolveParams) -> Result:
+def solve_changed(scenario: Scenario, change: Change, params: SolveParams, *, warm_from: Schedule | None = None) -> Result:
+    """Apply one change to a copy of the scenario and solve it: what :func:`suggest` measures.
+
+    Parameters
+    ----------
+    scenario
+        The unchanged scenario.
+    change
+        The change to apply (:func:`apply_change`).
+    params
+        Solve parameters (the baseline's).
+    warm_from
+        None: solve from scratch. A schedule of the unchanged scenario: solve from it
+        (``optimizer.solve`` with a ``replan`` request, nothing locked: its sessions seed the
+        greedy floor, and keeping them ranks just below coverage, so the changed week moves
+        as few people as it can). Every change here only adds options, so the baseline
+        schedule stays valid and the gain cannot be negative.
+    """
+    return _default_solver(apply_change(scenario, change), params, warm_from)
+
+
+def _default_solver(scenario: Scenario, params: SolveParams, warm_from: Schedule | None) -> Result:
+    from optimizer.replan import ReplanRequest
     from optimizer.solve import solve
 
-    return solve(scenario, params)
+    if warm_from is None:
+        return solve(scenario, params)
+    return solve(scenario, params, replan=ReplanRequest(current=warm_from, mode="replan"))
 
 
 def suggest(
@@ -586,6 +614,7 @@ def suggest(
     explanations: Sequence[NeedExplanation] | None = None,
     solver: Solver | None = None,
     progress: Callable[[str], None] | None = None,
+    warm_start: bool = False,
 ) -> SuggestionReport:
     """Measure single what-if changes by re-solving, within a time budget.
 
@@ -609,6 +638,11 @@ def suggest(
         The solve function (default :func:`optimizer.solve`); a test seam.
     progress
         Called with a line of plain text before the baseline solve and after each trial.
+    warm_start
+        False (default): each changed scenario is solved from scratch, like the baseline, so
+        a gain compares two fresh solves (and carries their search noise). True: each is
+        solved from the baseline's schedule (see :func:`solve_changed`): what the change
+        adds to the plan at hand, never negative, less noisy.
 
     Returns
     -------
@@ -623,7 +657,7 @@ def suggest(
     if baseline is None:
         say("solving the unchanged scenario (baseline)")
         started = time.perf_counter()
-        baseline = run(scenario, params)
+        baseline = run(scenario, params, None)
         durations.append(time.perf_counter() - started)
     elif baseline.wall_seconds > 0:
         durations.append(baseline.wall_seconds)
@@ -634,7 +668,8 @@ def suggest(
         explanations = explain_unmet(scenario, schedule, data=data)
     changes = candidate_changes(scenario, explanations, data=data)
     trials = _pick_trials(changes, max_trials)
-    report = SuggestionReport(float(baseline.objective), params, notes=notes)
+    report = SuggestionReport(float(baseline.objective), params, notes=notes, warm_start=warm_start)
+    warm_from = baseline.schedule if warm_start else None
     base_delivered, base_unmet = _delivered(baseline)
     for position, change in enumerate(trials):
         elapsed = time.perf_counter() - began
@@ -649,7 +684,7 @@ def suggest(
             notes.append(f"{change.description}: not applicable ({error})")
             continue
         started = time.perf_counter()
-        result = run(changed, params)
+        result = run(changed, params, warm_from)
         durations.append(time.perf_counter() - started)
         if result.objective is None:
             notes.append(f"{change.description}: the re-solve found no schedule")
@@ -736,6 +771,7 @@ def explain(
     max_trials: int = 6,
     baseline: Result | None = None,
     progress: Callable[[str], None] | None = None,
+    warm_start: bool = False,
 ) -> Explanation:
     """Unmet needs with reasons, the score breakdown and, with ``suggest_params``, suggestions.
 
@@ -753,6 +789,8 @@ def explain(
         ``solve(scenario, suggest_params)`` if already at hand.
     progress
         Called with a line of text as the suggestion solves go.
+    warm_start
+        Solve each changed scenario from the baseline's schedule (see :func:`suggest`).
     """
     report = check(scenario, schedule)
     data = build_problem_data(scenario)
@@ -762,6 +800,6 @@ def explain(
     if suggest_params is not None:
         suggestions = suggest(
             scenario, schedule, suggest_params, time_budget=time_budget, max_trials=max_trials,
-            baseline=baseline, explanations=unmet, progress=progress,
+            baseline=baseline, explanations=unmet, progress=progress, warm_start=warm_start,
         )
     return Explanation(unmet, breakdown, suggestions)

@@ -62,7 +62,9 @@ def explanation_text(explanation: Explanation, *, top: int = 3, verbose: bool = 
         params = report.params
         lines.append(
             f"Suggestions (each measured by a re-solve: time limit {params.time_limit:g} s, seed {params.seed}, "
-            f"{'deterministic' if params.deterministic else 'not deterministic'}; baseline objective {report.baseline_objective:g})"
+            f"{'deterministic' if params.deterministic else 'not deterministic'}, "
+            f"{'from the baseline schedule' if report.warm_start else 'from scratch'}; "
+            f"baseline objective {report.baseline_objective:g})"
         )
         best = report.top(top)
         if not best:
@@ -96,6 +98,7 @@ def explanation_text(explanation: Explanation, *, top: int = 3, verbose: bool = 
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Plain text for people, JSON for software.")
 @click.option("--verbose", is_flag=True, help="List every unmet need, reason and item.")
 @click.option("--quiet", is_flag=True, help="No progress of the suggestion solves on stderr.")
+@click.option("--warm", is_flag=True, help="Solve each changed week from the baseline schedule (gains never negative, less noisy).")
 @friendly_errors
 def explain(
     scenario: str,
@@ -110,6 +113,7 @@ def explain(
     output_format: Literal["text", "json"],
     verbose: bool,
     quiet: bool,
+    warm: bool,
 ) -> None:
     """Explain SCHEDULE of SCENARIO: unmet needs by reason, the score breakdown, suggestions.
 
@@ -135,7 +139,8 @@ def explain(
             click.echo(f"[explain] {line}", err=True)
 
     explanation = run_explain(
-        loaded.scenario, plan, suggest_params=params, time_budget=time_limit, max_trials=trials, progress=progress
+        loaded.scenario, plan, suggest_params=params, time_budget=time_limit, max_trials=trials, progress=progress,
+        warm_start=warm,
     )
     if output_format == "json":
         click.echo(json.dumps(explanation.to_dict(top), indent=2, ensure_ascii=False))

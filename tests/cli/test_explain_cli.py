@@ -113,6 +113,10 @@ def test_suggest_ranks_measured_changes(files: tuple[Path, Path]) -> None:
     # Progress of the solves goes to stderr, one line each.
     assert "[explain] solving the unchanged scenario (baseline)" in text.stderr
     assert "[explain] trial 1/" in text.stderr
+    assert "from scratch; baseline objective 2)" in text.stdout
+    warm = invoke(str(scenario), str(schedule), "--suggest", "--solve-time", "2", "--workers", "1", "--trials", "3", "--warm")
+    assert "from the baseline schedule; baseline objective 2)" in warm.stdout
+    assert "  1. +2 priority-weighted (+2 sessions): license T1 in TX" in warm.stdout
     quiet = invoke(str(scenario), str(schedule), "--suggest", "--solve-time", "2", "--workers", "1", "--trials", "1", "--quiet")
     assert "[explain]" not in quiet.stderr
 

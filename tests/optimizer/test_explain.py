@@ -24,6 +24,7 @@ from optimizer.explain import (
     explain,
     explain_unmet,
     score_breakdown,
+    solve_changed,
     suggest,
     unmet_reasons,
 )
@@ -226,6 +227,29 @@ def test_suggest_one_more_seat_for_the_displaced() -> None:
     assert best[0] == "raise the process size limit from 3 to 4"
 
 
+def test_warm_started_trials_never_lose_and_reproduce() -> None:
+    # Solved from the baseline schedule, every change (each only adds options) keeps the
+    # baseline's sessions possible: no trial can come out below the baseline.
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(2, 3), starts=("10:00",))],
+        therapists=[therapist("T1"), therapist("T2", availability={"mon": ["08:00-09:30"]})],
+        participants=[
+            *people("P", 3, {"process": 1}),
+            participant("FULL", {"process": 1}),
+            *people("TX", 2, {"process": 1}, state="TX"),
+            *people("LATE", 3, {"process": 1}, availability={"mon": ["17:00-20:00"]}),
+        ],
+    )
+    baseline = solve(scenario, SMALL)
+    assert baseline.schedule is not None and baseline.objective is not None
+    report = suggest(scenario, baseline.schedule, SMALL, time_budget=120, max_trials=6, baseline=baseline, warm_start=True)
+    assert report.warm_start and len(report.tried) == 6
+    assert all(s.gain >= 0 for s in report.tried), [(s.change.description, s.gain) for s in report.tried]
+    best = report.top(1)[0]
+    again = solve_changed(scenario, best.change, SMALL, warm_from=baseline.schedule)
+    assert again.objective == best.objective == baseline.objective + best.gain
+
+
 def test_suggest_keeps_to_the_time_budget() -> None:
     scenario = make_scenario(
         group_types=[group_type("process", starts=("10:00",))],
@@ -234,7 +258,7 @@ def test_suggest_keeps_to_the_time_budget() -> None:
     )
     calls: list[Scenario] = []
 
-    def slow(changed: Scenario, params: SolveParams) -> Result:
+    def slow(changed: Scenario, params: SolveParams, warm_from: Schedule | None) -> Result:
         calls.append(changed)
         return Result(status=SolveStatus.FEASIBLE, schedule=None, objective=None)
 
@@ -289,3 +313,14 @@ def test_harbor_top_suggestion_is_reproduced(harbor: tuple[Scenario, Result]) ->
     claimed = top[0] if top else tried  # the top suggestion, or the one trial if it gained nothing
     again = solve(apply_change(scenario, claimed.change), HARBOR_PARAMS)
     assert again.objective == claimed.objective == result.objective + claimed.gain  # type: ignore[operator]
+
+
+@pytest.mark.slow
+def test_harbor_warm_started_suggestion_is_reproduced(harbor: tuple[Scenario, Result]) -> None:
+    scenario, result = harbor
+    assert result.schedule is not None
+    report = suggest(scenario, result.schedule, HARBOR_PARAMS, time_budget=600, max_trials=1, baseline=result, warm_start=True)
+    [tried] = report.tried
+    assert tried.gain >= 0
+    again = solve_changed(scenario, tried.change, HARBOR_PARAMS, warm_from=result.schedule)
+    assert again.objective == tried.objective
