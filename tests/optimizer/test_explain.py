@@ -112,6 +112,17 @@ def test_breakdown_of_a_solved_schedule_matches_the_solver() -> None:
     assert breakdown.to_dict()["levels"] == breakdown.levels
 
 
+def test_hand_edited_schedule_with_unknown_ids_is_still_explained() -> None:
+    scenario, schedule = _breakdown_week()
+    odd = schedule.model_copy(update={"sessions": [
+        *schedule.sessions,
+        _group("S8", "T9", "thu", "10:00", "11:00", ["P3", "NOBODY"]),  # unknown therapist and participant
+    ]})
+    explanation = explain(scenario, odd)
+    assert explanation.breakdown.hard_violations > 0
+    assert all(need.reasons for need in explanation.unmet)
+
+
 # --------------------------------------------------------------------------- changes
 
 
