@@ -214,6 +214,12 @@ def build_problem_data(scenario: Scenario) -> ProblemData:
     size_min = np.array([g.size.min for g in group_types], dtype=np.int64)
     size_max = np.array([g.size.max for g in group_types], dtype=np.int64)
 
+    partners: dict[int, set[int]] = defaultdict(set)
+    for j, person in enumerate(participants):
+        for other in person.avoid:
+            partners[j].add(p_index[other])
+            partners[p_index[other]].add(j)
+
     candidates: list[GroupCandidate] = []
     for g, group in enumerate(group_types):
         days = [DAY_INDEX[d] for d in (group.days or program.days)]
@@ -239,7 +245,7 @@ def build_problem_data(scenario: Scenario) -> ProblemData:
                     candidate = _make_candidate(
                         len(candidates), g, pop, day, start, end,
                         np.flatnonzero(p_ok & (population == pop)), np.flatnonzero(t_ok),
-                        may_see, caps, int(group.size.min), int(group.size.max),
+                        may_see, caps, int(group.size.min), int(group.size.max), partners,
                     )
                     if candidate is not None:
                         candidates.append(candidate)
@@ -330,8 +336,13 @@ def _make_candidate(
     caps: np.ndarray,
     size_min: int,
     size_max: int,
+    partners: dict[int, set[int]] | None = None,
 ) -> GroupCandidate | None:
-    """Prune a candidate to the people who could really meet there, or None."""
+    """Prune a candidate to the people who could really meet there, or None.
+
+    A participant whose ``avoid`` partner could also be here gets a class of their own, so
+    the model can send the two to different therapists' sessions (rule 4 is per session).
+    """
     # A therapist compatible with fewer than size_min of the participants can never lead
     # here, and a participant no remaining therapist may see can never attend: iterate to
     # a fixed point (two or three rounds in practice).
@@ -345,19 +356,23 @@ def _make_candidate(
             break
         therapists, participants = therapists[keep_t], participants[keep_p]
     effective_cap = np.where(caps[participants] == NO_LIMIT, size_max, np.minimum(caps[participants], size_max))
-    keys: dict[tuple[bytes, int], int] = {}
+    present = {int(p) for p in participants}
+    keys: dict[tuple[bytes, int, int], int] = {}
     class_of = np.zeros(len(participants), dtype=np.int64)
     class_cap: list[int] = []
     class_therapists: list[tuple[int, ...]] = []
     for position in range(len(participants)):
         column = compatible[:, position]
-        key = (column.tobytes(), int(effective_cap[position]))
+        person = int(participants[position])
+        alone = partners is not None and bool(partners.get(person, set()) & present)
+        key = (column.tobytes(), int(effective_cap[position]), person if alone else -1)
         if key not in keys:
             keys[key] = len(class_cap)
             class_cap.append(int(effective_cap[position]))
             class_therapists.append(tuple(int(i) for i in np.flatnonzero(column)))
         class_of[position] = keys[key]
-    simple = bool(compatible.all()) and all(cap >= size_max for cap in class_cap)
+    singletons = len(keys) != len({key[:2] for key in keys})
+    simple = bool(compatible.all()) and all(cap >= size_max for cap in class_cap) and not singletons
     return GroupCandidate(
         index=index,
         group_type=group_type,

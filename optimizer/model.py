@@ -222,19 +222,20 @@ def add_licensure(data: ProblemData, model: cp_model.CpModel, v: StructureVariab
 def add_avoid_pairs(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
     """Rule 4: ``avoid`` pairs never share a session.
 
-    Deliberately stricter than the rule: the pair never attends the same candidate (same
-    type and start), even in two parallel sessions. That keeps participants of a class
-    interchangeable, so the structure model needs no per-session identity; the loss is at
-    most a parallel session for a few pairs, and the checker still verifies the real rule.
+    At a candidate where both could be, each has a class of their own (see
+    :func:`optimizer.data._make_candidate`), so they may attend in parallel sessions but
+    never flow into the same therapist's session.
     """
     if not data.avoid_pairs:
         return
-    avoid = set(data.avoid_pairs)
     for k in data.candidates:
-        present = {p: var for p, var in v.attend[k.index]}
-        for p, q in avoid:
-            if p in present and q in present:
-                model.add(present[p] + present[q] <= 1)
+        position_of = {int(p): position for position, p in enumerate(k.participants)}
+        for p, q in data.avoid_pairs:
+            if p not in position_of or q not in position_of:
+                continue
+            class_p, class_q = int(k.class_of[position_of[p]]), int(k.class_of[position_of[q]])
+            for i in set(k.class_therapists[class_p]) & set(k.class_therapists[class_q]):
+                model.add(v.flow[k.index, i, class_p] + v.flow[k.index, i, class_q] <= 1)
 
 
 def add_participant_no_overlap(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
@@ -489,6 +490,10 @@ def build_assignment_model(
                     non_preferred.append(seat)
             model.add_exactly_one(choices)
         for i, members in seats_of_session.items():
+            seated = {p: seat for p, seat in members}
+            for p, q in data.avoid_pairs:
+                if p in seated and q in seated:
+                    model.add(seated[p] + seated[q] <= 1)
             total = sum(seat for _, seat in members)
             model.add(total >= size_min * sessions[k_index, i])
             model.add(total <= size_max * sessions[k_index, i])

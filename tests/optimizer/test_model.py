@@ -838,14 +838,6 @@ def test_avoid_pair_in_parallel_sessions_is_legal() -> None:
     assert report.levels["coverage"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "add_avoid_pairs keeps an avoid pair out of the same (type, start) candidate, stricter than "
-        "rule 4 (same session); the solve then claims 'optimal' with objective and bound 1 "
-        "although 2 is legal (see test_avoid_pair_in_parallel_sessions_is_legal)"
-    ),
-)
 def test_avoid_pair_may_meet_in_parallel_sessions() -> None:
     # Optimum 2 (hand-made above): two parallel sessions of one.
     result, _, _ = solve_checked(_two_people_who_avoid_each_other(), time_limit=2.0)
