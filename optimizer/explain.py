@@ -265,6 +265,8 @@ class Change:
         hint before any re-solve).
     targets
         The unmet needs it targets, as ``"P0001 process"``.
+    title
+        The change alone (``license T04 in NJ``); ``description`` adds what it aims at.
     """
 
     kind: ChangeKind
@@ -277,6 +279,7 @@ class Change:
     state: str | None = None
     estimate: float = 0.0
     targets: tuple[str, ...] = ()
+    title: str = ""
 
     @property
     def key(self) -> tuple[str | None, ...]:
@@ -370,7 +373,7 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
     def covered(prefix_row: Sequence[int], start: int, end: int) -> int:
         return int(prefix_row[end] - prefix_row[start])
 
-    def extend(t: int, start: int, end: int, weight: float, target: str, why: str) -> None:
+    def extend(t: int, start: int, end: int, weight: float, target: str) -> None:
         therapist = scenario.therapists[t]
         available = data.therapist_available[t]
         missing = (end - start) - covered(available, start, end)
@@ -381,8 +384,8 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
             return
         day, window = local
         zone = "" if therapist.timezone in (None, program.timezone) else f" ({day} {window} in {therapist.timezone})"
-        text = f"add {_program_span(start, end)} (program time{zone}) to {therapist.id}'s availability, {missing} min more, {why}"
-        propose(Change("extend_availability", text, therapist=therapist.id, day=day, window=window), weight, target)
+        text = f"add {_program_span(start, end)} (program time{zone}) to {therapist.id}'s availability, {missing} min more"
+        propose(Change("extend_availability", "", title=text, therapist=therapist.id, day=day, window=window), weight, target)
 
     for explanation in explanations:
         p = index.get(explanation.participant)
@@ -421,7 +424,7 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
                     if fits:
                         start = format_time(minute)
                         text = f"open a {group.id} start at {start} (program time) on {', '.join(group.days or program.days)}"
-                        propose(Change("open_start", text, group_type=group.id, start=start), weight, target)
+                        propose(Change("open_start", "", title=text, group_type=group.id, start=start), weight, target)
             starts = [
                 d * MINUTES_PER_DAY + m
                 for d in days
@@ -436,14 +439,14 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
                     free = [s for s in inside if covered(data.therapist_available[t], s, s + duration) == duration]
                     if free:
                         factor = 1.0 if codes & {"not_licensed", "therapist_unavailable", "session_rule"} else 0.5
-                        text = f"license {therapist.id} in {person.state} ({therapist.id} leads {group.id} and is available at {', '.join(when(s) for s in free[:3])})"
-                        propose(Change("license", text, therapist=therapist.id, state=person.state), weight * factor, target)
+                        text = f"license {therapist.id} in {person.state}"
+                        propose(Change("license", "", title=text, therapist=therapist.id, state=person.state), weight * factor, target)
                 elif data.may_see[t, p]:
                     for s in inside:
-                        extend(t, s, s + duration, weight, target, f"so {therapist.id} can lead {group.id} then")
+                        extend(t, s, s + duration, weight, target)
             if "session_full" in codes:
                 text = f"raise the {group.id} size limit from {group.size.max} to {group.size.max + 1}"
-                propose(Change("raise_size", text, group_type=group.id), weight, target)
+                propose(Change("raise_size", "", title=text, group_type=group.id), weight, target)
         else:
             for spec in specs_of.get((p, explanation.need), []):
                 appointment = person.appointments[spec.position]
@@ -471,14 +474,26 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
                     if person.state not in therapist.licensed_states:
                         free = [s for s in slots if covered(data.therapist_available[t], s, s + spec.duration) == spec.duration]
                         if free or appointment.therapist is not None:
-                            text = f"license {therapist.id} in {person.state} (for {person.id}'s {spec.kind})"
-                            propose(Change("license", text, therapist=therapist.id, state=person.state), weight, target)
+                            text = f"license {therapist.id} in {person.state}"
+                            propose(Change("license", "", title=text, therapist=therapist.id, state=person.state), weight, target)
                     else:
                         for s in slots:
-                            extend(t, s, s + spec.duration, weight, target, f"for {spec.kind} appointments")
-    changes = [replace(change, estimate=score[key], targets=tuple(targets[key])) for key, change in made.items()]
+                            extend(t, s, s + spec.duration, weight, target)
+    changes = [
+        replace(change, estimate=score[key], targets=tuple(targets[key]), description=_described(change.title, targets[key]))
+        for key, change in made.items()
+    ]
     changes.sort(key=lambda c: (-c.estimate, c.kind, c.description))
     return changes
+
+
+def _described(title: str, targets: Sequence[str]) -> str:
+    """``license T04 in NJ, for 3 unmet needs: relapse_prevention 2, process 1``."""
+    per_need: dict[str, int] = defaultdict(int)
+    for target in targets:
+        per_need[target.split(" ", 1)[1]] += 1
+    needs = ", ".join(f"{need} {count}" for need, count in sorted(per_need.items(), key=lambda item: (-item[1], item[0])))
+    return f"{title}, for {len(targets)} unmet need(s): {needs}"
 
 
 def _program_span(start: int, end: int) -> str:
