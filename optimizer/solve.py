@@ -60,6 +60,11 @@ class _Clock:
     def remaining(self) -> float:
         return max(0.0, self.params.time_limit - self.elapsed())
 
+    def has_time(self) -> bool:
+        """Whether another stage may start. Deterministic mode never asks the wall clock:
+        its stages have fixed deterministic budgets, so the schedule does not depend on load."""
+        return self.params.deterministic or self.remaining() > 0.2
+
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
     """Sends a :class:`Progress` at every improved solution of a stage."""
@@ -130,12 +135,13 @@ def _all_variables(model: cp_model.CpModel) -> list[cp_model.IntVar]:
 
 
 def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:
+    # Variables created after ``values`` was read (constants of a later stage) get no hint.
     model.clear_hints()
-    for var, value in zip(_all_variables(model), values, strict=True):
+    for var, value in zip(_all_variables(model), values, strict=False):
         model.add_hint(var, value)
 
 
-def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: float) -> list[int] | None:
+def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: float, deterministic: bool = False) -> list[int] | None:
     """Values of *every* variable extending ``primary`` (var index -> value), or None.
 
     A hint of the main decisions only leaves CP-SAT to rediscover day indicators,
@@ -150,7 +156,10 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
         copy.add(copy.get_int_var_from_proto_index(index) == value)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = max(0.5, seconds)
+    if deterministic:
+        solver.parameters.max_deterministic_time = max(0.5, seconds)
+    else:
+        solver.parameters.max_time_in_seconds = max(0.5, seconds)
     status = solver.solve(copy)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
@@ -441,7 +450,7 @@ def solve(
 
     coverage = structure.levels["coverage"]
     structure.model.maximize(coverage)
-    hint = _complete_hint(structure.model, _structure_primary(data, structure, greedy), min(30.0, max(1.0, params.time_limit / 4)))
+    hint = _complete_hint(structure.model, _structure_primary(data, structure, greedy), min(30.0, max(1.0, params.time_limit / 4)), params.deterministic)
     if hint is not None:
         _hint_all(structure.model, hint)
     else:  # pragma: no cover - the greedy schedule always obeys the model
@@ -530,11 +539,11 @@ def solve(
         # and break the full-length hints of the stages below.)
         structure.model.add(coverage >= coverage_value)
     # ---- stage 1b (re-planning): keep the schedule in force, just below coverage
-    if reconciliation and replan and replan.mode == "replan" and stage_values and not stopped and clock.remaining() > 0.2:
+    if reconciliation and replan and replan.mode == "replan" and stage_values and not stopped and clock.has_time():
         keep_stage("changes", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
 
     # ---- stage 2: program minimums, coverage held
-    if stage_values and not stopped and clock.remaining() > 0.2:
+    if stage_values and not stopped and clock.has_time():
         structure.model.minimize(structure.levels["minimums"])
         _hint_all(structure.model, stage_values)
         seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
@@ -551,11 +560,11 @@ def solve(
     levels["minimums"] = sum(breakdown.get(name, 0.0) for name in structure.families)
 
     # ---- stage 2b (rolling to a new week): keep last week's cohorts, first in quality
-    if reconciliation and replan and replan.mode == "roll" and stage_values and not stopped and clock.remaining() > 0.2:
+    if reconciliation and replan and replan.mode == "roll" and stage_values and not stopped and clock.has_time():
         keep_stage("continuity", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
 
     # ---- stage 3: therapists and members named; quality, then cost
-    if not stopped and clock.remaining() > 0.2 and solution.groups:
+    if not stopped and clock.has_time() and solution.groups:
         held_appointments = [FixedAppointment(s, option) for s, option in solution.appointments]
         assignment = build_assignment_model(
             data, solution.attendees(), held_appointments, fixed=fixed,
@@ -568,7 +577,7 @@ def solve(
             seat_hint[var.index] = int((k, i, p) in in_session)
         for (k, i), var in assignment.sessions.items():
             seat_hint[var.index] = int((k, i) in open_now)
-        completed = _complete_hint(assignment.model, seat_hint, min(5.0, clock.remaining() / 4))
+        completed = _complete_hint(assignment.model, seat_hint, min(5.0, max(0.5, params.time_limit / 8)) if params.deterministic else min(5.0, clock.remaining() / 4), params.deterministic)
         if completed is not None:
             _hint_all(assignment.model, completed)
         seconds = clock.remaining() if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
