@@ -806,7 +806,7 @@ def test_level_one_breakdown_and_levels_are_reported() -> None:
     assert set(result.breakdown) >= {"days_shortfall", "load_balance", "sessions", "therapist_hours"}
 
 
-# --------------------------------------------------------------------------- known gap
+# --------------------------------------------------------------------------- avoid pairs side by side
 
 
 def _two_people_who_avoid_each_other() -> Scenario:
@@ -842,3 +842,17 @@ def test_avoid_pair_may_meet_in_parallel_sessions() -> None:
     # Optimum 2 (hand-made above): two parallel sessions of one.
     result, _, _ = solve_checked(_two_people_who_avoid_each_other(), time_limit=2.0)
     assert_optimum(result, 2)
+
+
+@pytest.mark.parametrize(("therapist_count", "optimum"), [(2, 4), (1, 2)])
+def test_avoid_pair_split_across_parallel_sessions(therapist_count: int, optimum: int) -> None:
+    # P1 avoids P2; P1, P2, Q1, Q2 need one g (size 2-2) at the single start. Two therapists:
+    # {P1, Q} and {P2, Q} side by side (4). One therapist: one session of two (2).
+    result, schedule, _ = solved(
+        group_types=[group_type(size=(2, 2))],
+        therapists=[therapist(f"T{n}") for n in range(1, therapist_count + 1)],
+        participants=[participant("P1", {"g": 1}, avoid=["P2"]), participant("P2", {"g": 1}), *people("Q", 2, {"g": 1})],
+    )
+    assert_optimum(result, optimum)
+    for session in groups(schedule):
+        assert not {"P1", "P2"} <= set(session.participants)
