@@ -269,8 +269,6 @@ def greedy_solution(
         _book_seed(data, state, seed, solution)
     if appointments_first:
         _place_appointments(data, state, solution)
-    if appointments_first:
-        _place_appointments(data, state, solution)
     # Lazy greedy: a candidate's score can only fall as the week fills up, so a stale score
     # is an upper bound and only the top of the heap needs re-evaluating.
     heap: list[tuple[int, int]] = []
