@@ -333,7 +333,7 @@ def _lns(
     budget: float,
     workers: int,
     stop: StopFlag | None,
-    report: Callable[[float], None],
+    report: Callable[[float, list[int]], None],
 ) -> tuple[list[int], int]:
     """Large-neighbourhood search on stage 1: free a neighbourhood, fix the rest, re-solve.
 
@@ -378,7 +378,7 @@ def _lns(
             values = [int(sub.value(var)) for var in _all_variables(model)]
             value = int(round(sub.objective_value))
             if improved:
-                report(float(value))
+                report(float(value), values)
     return values, value
 
 
@@ -508,9 +508,12 @@ def solve(
         if solver.best_objective_bound:
             best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
     if coverage_value < best_bound and stage_values and not (stop is not None and stop.is_set()):
-        def lns_report(found: float) -> None:
+        def lns_report(found: float, values: list[int]) -> None:
             if on_progress is not None:
-                on_progress(Progress("coverage", round(clock.elapsed(), 3), found, best_bound, _gap(found, best_bound), 0, 0, needed))
+                sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
+                delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
+                on_progress(Progress("coverage", round(clock.elapsed(), 3), found, best_bound, _gap(found, best_bound),
+                                     sessions + fixed_sessions, delivered + fixed_delivered, needed))
 
         budget = stage1_limit * (1 - _SHARE_FULL_SOLVE) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
         stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, best_bound, params, budget, workers, stop, lns_report)
