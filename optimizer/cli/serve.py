@@ -36,11 +36,15 @@ def serve(host: str, port: int, db: str | None, workers: int | None, insecure_no
         iop-roster serve --db /var/lib/iop-roster/jobs.db
       iop-roster serve --insecure-no-auth --port 8080
     """
-    import uvicorn
+    try:
+        import uvicorn
 
-    from optimizer.service.app import create_app
-    from optimizer.service.auth import ConfigurationError
-    from optimizer.service.settings import ServiceSettings
+        from optimizer.service.app import create_app
+        from optimizer.service.auth import ConfigurationError
+        from optimizer.service.settings import ServiceSettings
+    except ModuleNotFoundError as error:
+        click.echo(f"error: serve needs the 'service' extra ({error.name} is not installed): pip install 'iop-roster[service]'", err=True)
+        sys.exit(EXIT_INVALID)
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides: dict[str, object] = {}
