@@ -570,7 +570,13 @@ class DaskExecutor(BatchExecutor):
         local_workers: int | None = None,
         connect_timeout: float | None = None,
     ) -> None:
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ModuleNotFoundError as error:
+            raise BatchUsageError(
+                f"--scheduler and --local-cluster need the 'dask' extra ({error.name} is not installed): "
+                "pip install 'iop-roster[dask]'"
+            ) from None
 
         self._cluster: LocalCluster | None = None
         if address is None:
