@@ -93,11 +93,12 @@ def results_markdown(args: argparse.Namespace, runs: list[Run], generated_second
         f"{args.seed}..{args.seed + args.count - 1}, generated in {generated_seconds:.1f} s), "
         f"{args.time_limit:g} s limit per solve, one CP-SAT worker per solve in both runs.",
         "",
-        "**Caveat: the machine was shared.** Other agents were building and testing in the same "
-        "checkout at the same time, competing for the same cores; the 1-minute load average "
-        "before and after each run is in the table. A busy machine slows the parallel run more "
-        "than the sequential one (it needs both cores), so the speed-up below is a lower bound "
-        "of what an idle machine gives.",
+        "**Caveat: the machine was shared.** Other agents work in the same checkout on the same "
+        "cores and may have run builds or tests during the measurement; the 1-minute load "
+        "average before and after each run is in the table (this benchmark alone accounts for "
+        "about 1 in the sequential run and 2 in the parallel one). Load from others slows the "
+        "parallel run more than the sequential one (it needs both cores), so under contention "
+        "the speed-up below is a lower bound of what an idle machine gives.",
         "",
         "| run | processes x workers | solved | failed | batch wall s | mean solve s | mean gap | "
         "total weighted unmet | load before/after | peak child RSS MB |",
