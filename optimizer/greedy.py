@@ -311,8 +311,7 @@ def best_greedy_solution(data: ProblemData, *, fixed: FixedSessions | None = Non
     variants = (False, True) if data.num_participants <= 400 else (False,)
     for appointments_first in variants:
         solution = greedy_solution(data, appointments_first=appointments_first, fixed=fixed, seed=seed)
-        value = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
-        value += sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
+        value = weighted_delivered(data, solution)
         if value > best_value:
             best, best_value = solution, value
     assert best is not None
@@ -375,6 +374,16 @@ def _place_appointments(data: ProblemData, state: _State, solution: Solution) ->
             state.book_therapist(best.therapist, best.day, best.start, best.end)
             state.appointments_left[spec.index] -= 1
             solution.appointments.append((spec.index, best))
+
+
+def weighted_delivered(data: ProblemData, solution: Solution) -> int:
+    """Level 1 of a solution: priority-weighted delivered sessions, fixed ones included."""
+    total = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
+    total += sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
+    if solution.fixed is not None:
+        total += sum(int(data.priority[p]) for group in solution.fixed.groups for p in group.participants)
+        total += sum(int(data.priority[data.appointments[held.spec].participant]) for held in solution.fixed.appointments)
+    return total
 
 
 def greedy_schedule(scenario: Scenario) -> Schedule:

@@ -35,7 +35,7 @@ from optimizer.data import (
     ProblemData,
     build_problem_data,
 )
-from optimizer.greedy import Solution, best_greedy_solution
+from optimizer.greedy import Solution, best_greedy_solution, weighted_delivered
 from optimizer.model import BuiltModel, build_assignment_model, build_structure_model
 from optimizer.reasons import reason_finder
 from optimizer.replan import Reconciliation, ReplanRequest, reconcile
@@ -239,14 +239,6 @@ def _structure_solution(data: ProblemData, built: BuiltModel, value: Callable[[c
     return solution
 
 
-def _weighted(data: ProblemData, solution: Solution) -> int:
-    """Level 1 of a solution: priority-weighted delivered sessions, fixed ones included."""
-    total = sum(int(data.priority[p]) for _, _, people in solution.groups for p in people)
-    total += sum(int(data.priority[data.appointments[s].participant]) for s, _ in solution.appointments)
-    if solution.fixed is not None:
-        total += sum(int(data.priority[p]) for group in solution.fixed.groups for p in group.participants)
-        total += sum(int(data.priority[data.appointments[held.spec].participant]) for held in solution.fixed.appointments)
-    return total
 
 
 def counting_bound(data: ProblemData, fixed: FixedSessions | None = None) -> int:
@@ -492,12 +484,12 @@ def solve(
     reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
     result_status = _run(solver, structure.model, reporter, stop)
     first_solution = reporter.first_solution
-    coverage_value = _weighted(data, greedy)
+    coverage_value = weighted_delivered(data, greedy)
     stage_values: list[int] = hint or []
     if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)), fixed)
-        if _weighted(data, candidate) >= coverage_value:
-            solution, coverage_value = candidate, _weighted(data, candidate)
+        if weighted_delivered(data, candidate) >= coverage_value:
+            solution, coverage_value = candidate, weighted_delivered(data, candidate)
             stage_values = [int(solver.value(var)) for var in _all_variables(structure.model)]
         best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
         if result_status == cp_model.OPTIMAL:
@@ -519,7 +511,7 @@ def solve(
         stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, best_bound, params, budget, workers, stop, lns_report)
         if lns_value > coverage_value:
             solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
-            coverage_value = _weighted(data, solution)
+            coverage_value = weighted_delivered(data, solution)
     if coverage_value >= best_bound:
         status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
     levels: dict[str, float] = {"coverage": float(coverage_value)}
@@ -617,7 +609,7 @@ def solve(
     if stop is not None and stop.is_set():
         messages.append("stopped on request; the best schedule so far is returned")
     wall = clock.elapsed()
-    objective = float(_weighted(data, solution))
+    objective = float(weighted_delivered(data, solution))
     gap = _gap(objective, best_bound)
     schedule = build_schedule(
         data,

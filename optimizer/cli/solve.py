@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Literal
 
@@ -48,36 +47,20 @@ class ProgressPrinter:
 
 
 def summary_tables(loaded: LoadedScenario, schedule: Schedule) -> list[Table]:
-    """Coverage by need, unmet count and therapist utilisation, as rich tables."""
-    scenario = loaded.scenario
-    needed: Counter[str] = Counter()
-    for person in scenario.participants:
-        for group_id, count in person.needs.items():
-            needed[group_id] += count
-        for appointment in person.appointments:
-            needed[appointment.kind] += appointment.count
-    delivered: Counter[str] = Counter()
-    minutes: dict[str, int] = defaultdict(int)
-    for session in schedule.sessions:
-        key = session.group_type if session.kind == "group" and session.group_type else session.kind
-        delivered[key] += len(session.participants)
-        start = int(session.start[:2]) * 60 + int(session.start[3:])
-        end = int(session.end[:2]) * 60 + int(session.end[3:])
-        minutes[session.therapist] += end - start
-    coverage = Table(title="Coverage by need")
+    """Coverage by need and therapist utilisation, as rich tables (figures from the export timeline)."""
+    from optimizer.export.timeline import coverage, utilisation
+
+    coverage_table = Table(title="Coverage by need")
     for column in ("need", "delivered", "needed", "coverage"):
-        coverage.add_column(column, justify="right" if column != "need" else "left")
-    for key in sorted(needed):
-        share = delivered[key] / needed[key] if needed[key] else 1.0
-        coverage.add_row(key, str(delivered[key]), str(needed[key]), f"{share:.0%}")
+        coverage_table.add_column(column, justify="right" if column != "need" else "left")
+    for row in coverage(loaded.scenario, schedule):
+        coverage_table.add_row(row.key, str(row.delivered), str(row.needed), f"{row.share:.0%}")
     load = Table(title="Therapist utilisation")
-    for column in ("therapist", "hours", "max hours", "utilisation"):
+    for column in ("therapist", "sessions", "hours", "available hours", "utilisation"):
         load.add_column(column, justify="right" if column != "therapist" else "left")
-    for therapist in scenario.therapists:
-        hours = minutes[therapist.id] / 60
-        cap = therapist.max_hours_per_week
-        load.add_row(therapist.id, f"{hours:.1f}", f"{cap:g}" if cap is not None else "-", f"{hours / cap:.0%}" if cap else "-")
-    return [coverage, load]
+    for used in utilisation(loaded.scenario, schedule):
+        load.add_row(used.therapist, str(used.sessions), f"{used.scheduled_hours:.1f}", f"{used.available_hours:g}", f"{used.share:.0%}")
+    return [coverage_table, load]
 
 
 def print_result(console: Console, loaded: LoadedScenario, result: Result) -> None:
