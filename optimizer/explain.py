@@ -613,6 +613,8 @@ def _default_solver(scenario: Scenario, params: SolveParams, warm_from: Schedule
     from optimizer.replan import ReplanRequest
     from optimizer.solve import solve
 
+    # What-if re-solves compare schedules, not bounds: no LP beside them.
+    params = replace(params, lp_bound=False)
     if warm_from is None:
         return solve(scenario, params)
     return solve(scenario, params, replan=ReplanRequest(current=warm_from, mode="replan"))

@@ -48,6 +48,9 @@ class SolveParams:
         search, fixed seed, deterministic time limit.
     log
         Print CP-SAT's own search log to stdout (for developers).
+    lp_bound
+        Also prove a bound from the LP relaxation, on a thread beside the search
+        (``optimizer/bound.py``). Off where only the schedule matters (what-if re-solves).
     """
 
     time_limit: float = 30.0
@@ -56,6 +59,7 @@ class SolveParams:
     seed: int = 0
     deterministic: bool = False
     log: bool = False
+    lp_bound: bool = True
 
     def resolved_workers(self) -> int:
         """The number of workers actually used."""

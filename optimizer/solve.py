@@ -28,6 +28,7 @@ from ortools.sat.python import cp_model
 
 from models.scenario import Scenario
 from models.schedule import Schedule
+from optimizer.bound import LpBound, LpBoundJob
 from optimizer.data import (
     FixedAppointment,
     FixedSessions,
@@ -47,6 +48,10 @@ _ORTOOLS_VERSION = _package_version("ortools")
 
 _SHARE_STAGE_1 = 0.6  # of the time limit; the rest is split between stages 2 and 3
 _SHARE_FULL_SOLVE = 0.35  # of stage 1 for CP-SAT on the whole model; the rest is LNS
+# Above these model sizes PDLP does not converge within the limits people use (measured:
+# 137k constraints, L-1, 43 s; 639k, XL-1, over 280 s), and its memory competes with CP-SAT's.
+_LP_MAX_CONSTRAINTS = 300_000
+_LP_MAX_CONSTRAINTS_DETERMINISTIC = 60_000  # waited for, by PDLP iterations: keep it to a few seconds
 
 
 class _Clock:
@@ -93,6 +98,10 @@ def _gap(objective: float | None, bound: float | None) -> float | None:
     return max(0.0, (bound - objective) / bound)
 
 
+def _close_enough(value: float, bound: float, relative_gap: float) -> bool:
+    return value >= bound or (_gap(value, bound) or 0.0) <= relative_gap
+
+
 def _solver(params: SolveParams, seconds: float, workers: int) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = workers
@@ -130,15 +139,19 @@ def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _Reporter
             watcher.join()
 
 
-def _all_variables(model: cp_model.CpModel) -> list[cp_model.IntVar]:
-    return [model.get_int_var_from_proto_index(i) for i in range(len(model.proto.variables))]
-
-
 def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:
     # Variables created after ``values`` was read (constants of a later stage) get no hint.
+    # Written to the proto directly: add_hint per variable costs seconds at 2,000 participants.
     model.clear_hints()
-    for var, value in zip(_all_variables(model), values, strict=False):
-        model.add_hint(var, value)
+    count = min(len(values), len(model.proto.variables))
+    hint = model.proto.solution_hint
+    hint.vars.extend(range(count))
+    hint.values.extend(values[:count])
+
+
+def _solution_values(solver: cp_model.CpSolver) -> list[int]:
+    """Every variable's value in the solver's solution (from the response, not var by var)."""
+    return [int(value) for value in solver.response_proto.solution]
 
 
 def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: float, deterministic: bool = False) -> list[int] | None:
@@ -163,7 +176,7 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
     status = solver.solve(copy)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    return [int(solver.value(var)) for var in _all_variables(copy)]
+    return _solution_values(solver)
 
 
 def _structure_primary(data: ProblemData, built: BuiltModel, solution: Solution) -> dict[int, int]:
@@ -320,7 +333,7 @@ def _lns(
     data: ProblemData,
     values: list[int],
     value: int,
-    bound: float,
+    bound: Callable[[], float],
     params: SolveParams,
     budget: float,
     workers: int,
@@ -342,7 +355,7 @@ def _lns(
     spent = 0.0
     started = time.perf_counter()
     step = min(5.0, max(0.5, budget / 15))
-    while spent < budget and value < bound and not (stop is not None and stop.is_set()):
+    while spent < budget and not _close_enough(value, bound(), params.relative_gap) and not (stop is not None and stop.is_set()):
         choices = tiers[tier]
         free = choices[int(rng.integers(len(choices)))]
         # Fix the rest in place (no copy of the model: at 2,000 participants a copy per
@@ -367,7 +380,7 @@ def _lns(
         spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
         if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE) and sub.objective_value >= value:
             improved = sub.objective_value > value
-            values = [int(sub.value(var)) for var in _all_variables(model)]
+            values = _solution_values(sub)
             value = int(round(sub.objective_value))
             if improved:
                 report(float(value), values)
@@ -450,6 +463,13 @@ def solve(
 
     coverage = structure.levels["coverage"]
     structure.model.maximize(coverage)
+    # The LP bound runs beside the search (docs/model.md, "The bound"); it reads the model
+    # before the hint is set and before the LNS changes domains.
+    constraints = len(structure.model.proto.constraints)
+    lp_wanted = params.lp_bound and constraints <= (_LP_MAX_CONSTRAINTS_DETERMINISTIC if params.deterministic else _LP_MAX_CONSTRAINTS)
+    lp_job = LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic) if lp_wanted else None
+    if lp_job is not None:
+        lp_job.wait_read()
     hint = _complete_hint(structure.model, _structure_primary(data, structure, greedy), min(30.0, max(1.0, params.time_limit / 4)), params.deterministic)
     if hint is not None:
         _hint_all(structure.model, hint)
@@ -490,7 +510,7 @@ def solve(
         candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)), fixed)
         if weighted_delivered(data, candidate) >= coverage_value:
             solution, coverage_value = candidate, weighted_delivered(data, candidate)
-            stage_values = [int(solver.value(var)) for var in _all_variables(structure.model)]
+            stage_values = _solution_values(solver)
         best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
         if result_status == cp_model.OPTIMAL:
             status = SolveStatus.OPTIMAL
@@ -499,6 +519,19 @@ def solve(
         messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
         if solver.best_objective_bound:
             best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
+    lp_found: LpBound | None = None
+
+    def fold_lp(wait: bool = False) -> float:
+        """Take the LP bound into ``best_bound`` once it has come (deterministic mode waits)."""
+        nonlocal best_bound, lp_found
+        found = lp_job.result(wait) if lp_job is not None else None
+        if found is not None and lp_found is None:
+            lp_found = found
+            messages.append(f"LP bound {found.bound} ({found.status}, {found.seconds:.1f}s)")
+            best_bound = min(best_bound, float(found.bound))
+        return best_bound
+
+    fold_lp(wait=params.deterministic)
     if coverage_value < best_bound and stage_values and not (stop is not None and stop.is_set()):
         def lns_report(found: float, values: list[int]) -> None:
             if on_progress is not None:
@@ -508,10 +541,13 @@ def solve(
                                      sessions + fixed_sessions, delivered + fixed_delivered, needed))
 
         budget = stage1_limit * (1 - _SHARE_FULL_SOLVE) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
-        stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, best_bound, params, budget, workers, stop, lns_report)
+        bound_now = (lambda: best_bound) if params.deterministic else fold_lp
+        stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report)
         if lns_value > coverage_value:
             solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
             coverage_value = weighted_delivered(data, solution)
+    if not params.deterministic:
+        fold_lp()
     if coverage_value >= best_bound:
         status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
     levels: dict[str, float] = {"coverage": float(coverage_value)}
@@ -531,7 +567,7 @@ def solve(
         keep_status = _run(keep_solver, structure.model, _Reporter(name, clock, on_progress, held_level, counts, needed), stop)
         if keep_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             solution = _structure_solution(data, structure, lambda var: int(keep_solver.value(var)), fixed)
-            stage_values = [int(keep_solver.value(var)) for var in _all_variables(structure.model)]
+            stage_values = _solution_values(keep_solver)
             kept = int(keep_solver.value(keep))
             levels["kept"] = float(kept)
             structure.model.add(keep >= kept)
@@ -554,7 +590,7 @@ def solve(
         status2 = _run(solver2, structure.model, _Reporter("minimums", clock, on_progress, held_level, counts, needed), stop)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             solution = _structure_solution(data, structure, lambda var: int(solver2.value(var)), fixed)
-            stage_values = [int(solver2.value(var)) for var in _all_variables(structure.model)]
+            stage_values = _solution_values(solver2)
             minimum = int(solver2.value(structure.levels["minimums"]))
             structure.model.add(structure.levels["minimums"] <= minimum)
             for name, expr in structure.families.items():
@@ -606,6 +642,12 @@ def solve(
         else:
             messages.append(f"stage 3 ended {solver3.status_name(status3)}; sessions keep the stage-2 assignment")
 
+    if lp_job is not None:
+        if not params.deterministic:
+            fold_lp()
+        lp_job.cancel()
+        if status == SolveStatus.FEASIBLE and coverage_value >= best_bound:
+            status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
     if stop is not None and stop.is_set():
         messages.append("stopped on request; the best schedule so far is returned")
     wall = clock.elapsed()
