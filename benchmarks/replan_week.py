@@ -74,7 +74,7 @@ def main() -> None:
     seconds = time.perf_counter() - started
     assert result.schedule is not None, result.messages
     report = check(changed, result.schedule)
-    changes: dict[str, Any] = result.schedule.changes
+    changes: dict[str, Any] = (result.schedule.model_extra or {})["changes"]
     rows = [
         ("scenario", "scenarios/harbor-week.yaml"),
         ("script", f"admitted {script['admitted']} (from Tuesday), discharged {script['discharged']} (after Monday), "
