@@ -160,9 +160,8 @@ def lp_bound(
     xs = [solver.NumVar(float(low), float(high), "") for low, high in zip(lp.lb, lp.ub, strict=True)]
     # One entry per (row, column), rows in order: repeated terms are summed here, not in the solver.
     keys, inverse = np.unique(lp.rows * len(lp.lb) + lp.cols, return_inverse=True)
-    merged = np.bincount(inverse, weights=lp.vals, minlength=len(keys))
-    rows, cols = (keys // len(lp.lb)).tolist(), (keys % len(lp.lb)).tolist()
-    values = merged.tolist()
+    values = np.bincount(inverse, weights=lp.vals, minlength=len(keys)).tolist()
+    cols = (keys % len(lp.lb)).tolist()
     bounds = np.searchsorted(keys // len(lp.lb), np.arange(lp.num_rows + 1)).tolist()
     constraints = []
     for row in range(lp.num_rows):
@@ -172,7 +171,6 @@ def lp_bound(
         for entry in range(bounds[row], bounds[row + 1]):
             constraint.SetCoefficient(xs[cols[entry]], values[entry])
         constraints.append(constraint)
-    del rows
     objective = solver.Objective()
     for index in np.flatnonzero(lp.objective):
         objective.SetCoefficient(xs[int(index)], float(lp.objective[index]))

@@ -83,27 +83,28 @@ def test_any_multipliers_give_a_bound_above_every_integer_point() -> None:
             assert dual_bound(lp, y) >= best - 1e-9
 
 
-def test_harbor_week_lp_bound_is_tighter_than_counting() -> None:
-    scenario = load_scenario(SCENARIOS / "demo.yaml").scenario
-    data = build_problem_data(scenario)
-    built = build_structure_model(data)
+def _coverage_model(name: str) -> cp_model.CpModel:
+    """The structure model of a sample scenario, coverage maximized (stage 1)."""
+    built = build_structure_model(build_problem_data(load_scenario(SCENARIOS / name).scenario))
     built.model.maximize(built.levels["coverage"])
-    job = LpBoundJob(built.model, 30.0)
+    return built.model
+
+
+def test_lp_job_on_demo_never_cuts_off_the_proven_optimum() -> None:
+    job = LpBoundJob(_coverage_model("demo.yaml"), 30.0)
     job.wait_read()
     found = job.result(wait=True)
     assert found is not None and found.status == "optimal"
     assert found.bound >= 144  # demo's proven optimum: the bound never cuts it off
 
 
-def test_cancel_stops_the_lp_promptly() -> None:
-    scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
-    data = build_problem_data(scenario)
-    built = build_structure_model(data)
-    built.model.maximize(built.levels["coverage"])
-    job = LpBoundJob(built.model, 120.0)
+def test_cancel_before_pdlp_starts_gives_no_bound() -> None:
+    # Cancelled right after the model is read: PDLP is either never started or interrupted,
+    # and an interrupted PDLP has no multipliers to give.
+    job = LpBoundJob(_coverage_model("harbor-week.yaml"), 120.0)
     job.wait_read()
     job.cancel()
-    assert job.result(wait=True) is None or job.result().bound >= 939  # type: ignore[union-attr]
+    assert job.result(wait=True) is None
 
 
 def test_solve_reports_the_lp_bound_and_it_holds() -> None:
