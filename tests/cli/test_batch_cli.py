@@ -17,9 +17,7 @@ from optimizer.cli import main
 from optimizer.cli.batch import BarReporter, PlainReporter, describe_row
 
 REPO = Path(__file__).resolve().parents[2]
-TWO_STATES = Path("/work/shared/examples/two-states.yaml")
-if not TWO_STATES.exists():
-    TWO_STATES = REPO / "scenarios" / "two-states.yaml"
+TWO_STATES = REPO / "scenarios" / "two-states.yaml"
 INVALID_SAMPLE = REPO / "scenarios" / "invalid" / "yaml-syntax.yaml"
 
 needs_solver = pytest.mark.skipif(

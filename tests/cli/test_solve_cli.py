@@ -21,7 +21,7 @@ from optimizer.check import check
 from optimizer.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-TWO_STATES = REPO.parent / "shared" / "examples" / "two-states.yaml"
+TWO_STATES = REPO / "scenarios" / "two-states.yaml"
 DEMO = REPO / "scenarios" / "demo.yaml"
 INVALID = REPO / "scenarios" / "invalid"
 INVALID_FILES = sorted(p for p in INVALID.iterdir() if p.suffix in (".yaml", ".json"))

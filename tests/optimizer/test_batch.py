@@ -49,9 +49,7 @@ from optimizer.result import SolveParams
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "scenarios"
-TWO_STATES = Path("/work/shared/examples/two-states.yaml")
-if not TWO_STATES.exists():  # a checkout without the shared folder: the sample copy, if any
-    TWO_STATES = SAMPLES / "two-states.yaml"
+TWO_STATES = SAMPLES / "two-states.yaml"
 INVALID_SAMPLE = SAMPLES / "invalid" / "week-start-not-monday.yaml"
 SMALL_SAMPLE_PARTICIPANTS = 60
 TIME_LIMIT = 2.0

@@ -14,7 +14,6 @@ from optimizer import SolveParams, SolveStatus, check, solve
 from optimizer.replan import ReplanRequest
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT.parent / "shared" / "examples"
 PARAMS = SolveParams(time_limit=8, workers=2, seed=0)
 
 
@@ -47,7 +46,7 @@ def _replanned(scenario: Scenario, current: Schedule, **request: Any) -> tuple[S
 
 @pytest.fixture(scope="module")
 def two_states() -> Scenario:
-    return _scenario(EXAMPLES / "two-states.yaml")
+    return _scenario(ROOT / "scenarios" / "two-states.yaml")
 
 
 @pytest.fixture(scope="module")

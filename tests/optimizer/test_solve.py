@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from builders import (
     SCENARIOS,
-    SHARED_EXAMPLES,
     checked,
     every_day,
     group_type,
@@ -51,7 +50,7 @@ def test_sample_solves_and_passes_the_checker(path: Path) -> None:
 def test_two_states_example_solves_to_its_optimum() -> None:
     # The contract's example: 7 adults in IL and NY, 2 therapists. Its optimum delivers
     # everything but 3 priority-weighted sessions: objective 23 of 26.
-    loaded = load_scenario(SHARED_EXAMPLES / "two-states.yaml")
+    loaded = load_scenario(SCENARIOS / "two-states.yaml")
     result, schedule, report = solve_checked(loaded.scenario, time_limit=5.0, workers=2)
     assert result.status.value == "optimal"
     assert result.objective == 23

@@ -22,14 +22,12 @@ from optimizer.service.settings import ServiceSettings
 KEY_A = "key-a-0123456789abcdef0123456789"
 KEY_B = "key-b-0123456789abcdef0123456789"
 ROOT = Path(__file__).resolve().parents[2]
-TWO_STATES = Path("/work/shared/examples/two-states.yaml")
 DEMO = ROOT / "scenarios" / "demo.yaml"
 
 
 def sample_scenario() -> dict[str, object]:
-    """The repository's demo scenario (or the contract's example) as the JSON the API takes."""
-    path = DEMO if DEMO.exists() else TWO_STATES
-    raw, _ = read_document(path)
+    """The repository's demo scenario as the JSON the API takes."""
+    raw, _ = read_document(DEMO)
     assert isinstance(raw, dict)
     return json.loads(json.dumps(raw, default=str))
 
