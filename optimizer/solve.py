@@ -48,6 +48,11 @@ _ORTOOLS_VERSION = _package_version("ortools")
 
 _SHARE_STAGE_1 = 0.6  # of the time limit; the rest is split between stages 2 and 3
 _SHARE_FULL_SOLVE = 0.35  # of stage 1 for CP-SAT on the whole model; the rest is LNS
+# LNS neighbourhoods of more primary variables than this on average get a finer tier below
+# them, (half-day, group type or appointment kind): XL-1's half-days hold 12k variables each,
+# too many for a sub-problem to be solved in the few seconds an LNS step has.
+_LNS_FINE_TIER_ABOVE = 5_000
+_FULL_SOLVE_MAX_CONSTRAINTS = 300_000
 # Above this model size the LP runs only in long solves: XL-1 (639k constraints) takes 21 s
 # to build it and 53 s to solve it at tolerance 1e-3, with about 0.9 GB more memory.
 _LP_MAX_CONSTRAINTS = 300_000
@@ -305,6 +310,7 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
     by_type: dict[int, set[int]] = defaultdict(set)
     by_half: dict[tuple[int, int], set[int]] = defaultdict(set)
     by_day_type: dict[tuple[int, int], set[int]] = defaultdict(set)
+    by_half_kind: dict[tuple[int, int, int | str], set[int]] = defaultdict(set)
     flows_of: dict[int, list[int]] = defaultdict(list)
     for (k_index, _, _), var in v.flow.items():
         flows_of[k_index].append(var.index)
@@ -313,11 +319,15 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
         by_day[k.day].update(indices)
         by_type[k.group_type].update(indices)
         by_day_type[k.day, k.group_type].update(indices)
-        by_half[k.day, int((k.start % 1440) >= 14 * 60)].update(indices)
+        half = int((k.start % 1440) >= 14 * 60)
+        by_half[k.day, half].update(indices)
+        by_half_kind[k.day, half, k.group_type].update(indices)
     for spec in data.appointments:
         for option, var in v.appointment[spec.index]:
+            half = int((option.start % 1440) >= 14 * 60)
             by_day[option.day].add(var.index)
-            by_half[option.day, int((option.start % 1440) >= 14 * 60)].add(var.index)
+            by_half[option.day, half].add(var.index)
+            by_half_kind[option.day, half, spec.kind].add(var.index)
     primary = set().union(*by_day.values()) if by_day else set()
     days = sorted(by_day)
     halves = sorted(by_half)
@@ -326,6 +336,8 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
     medium += [by_half[a] | by_half[b] for i, a in enumerate(halves) for b in halves[i + 1 :] if a[1] == b[1]]
     large = [by_day[a] | by_day[b] for i, a in enumerate(days) for b in days[i + 1 :]]
     tiers = [[n for n in tier if n] for tier in (small, medium, large)]
+    if tiers[0] and sum(map(len, tiers[0])) / len(tiers[0]) > _LNS_FINE_TIER_ABOVE:
+        tiers.insert(0, [n for n in by_half_kind.values() if n])
     return primary, [tier for tier in tiers if tier]
 
 
@@ -356,35 +368,45 @@ def _lns(
     spent = 0.0
     started = time.perf_counter()
     step = min(5.0, max(0.5, budget / 15))
-    while spent < budget and not _close_enough(value, bound(), params.relative_gap) and not (stop is not None and stop.is_set()):
-        choices = tiers[tier]
-        free = choices[int(rng.integers(len(choices)))]
-        # Fix the rest in place (no copy of the model: at 2,000 participants a copy per
-        # iteration costs seconds and gigabytes), solve, then restore the domains.
-        model = built.model
-        pinned = sorted(primary - free)
-        saved = [(index, list(model.proto.variables[index].domain)) for index in pinned]
-        for index in pinned:
-            domain = model.proto.variables[index].domain
-            domain[0] = values[index]
-            domain[len(domain) - 1] = values[index]
-        _hint_all(model, values)
-        sub = _solver(params, min(step, budget - spent), workers)
-        try:
-            outcome = sub.solve(model)
-        finally:
-            for index, bounds in saved:
-                domain = model.proto.variables[index].domain
-                domain[0] = bounds[0]
-                domain[len(domain) - 1] = bounds[-1]
-        tier = min(tier + 1, len(tiers) - 1) if outcome == cp_model.OPTIMAL else max(tier - 1, 0)
-        spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
-        if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE) and sub.objective_value >= value:
-            improved = sub.objective_value > value
-            values = _solution_values(sub)
-            value = int(round(sub.objective_value))
-            if improved:
-                report(float(value), values)
+    # Neighbourhoods are freed in place (no copy of the model: at 2,000 participants a copy
+    # per iteration costs seconds and gigabytes). Every primary variable stays fixed at its
+    # value between iterations and only the neighbourhood is freed and fixed again, so an
+    # iteration costs time in the neighbourhood's size, not the model's.
+    variables = built.model.proto.variables
+    order = sorted(primary)
+    original = {index: (variables[index].domain[0], variables[index].domain[len(variables[index].domain) - 1]) for index in order}
+
+    def fix(indices: list[int], source: list[int]) -> None:
+        for index in indices:
+            domain = variables[index].domain
+            domain[0] = source[index]
+            domain[len(domain) - 1] = source[index]
+
+    def release(indices: list[int]) -> None:
+        for index in indices:
+            domain = variables[index].domain
+            domain[0], domain[len(domain) - 1] = original[index]
+
+    fix(order, values)
+    try:
+        while spent < budget and not _close_enough(value, bound(), params.relative_gap) and not (stop is not None and stop.is_set()):
+            choices = tiers[tier]
+            free = sorted(choices[int(rng.integers(len(choices)))])
+            release(free)
+            _hint_all(built.model, values)
+            sub = _solver(params, min(step, budget - spent), workers)
+            outcome = sub.solve(built.model)
+            tier = min(tier + 1, len(tiers) - 1) if outcome == cp_model.OPTIMAL else max(tier - 1, 0)
+            spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
+            if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE) and sub.objective_value >= value:
+                improved = sub.objective_value > value
+                values = _solution_values(sub)
+                value = int(round(sub.objective_value))
+                if improved:
+                    report(float(value), values)
+            fix(free, values)
+    finally:
+        release(order)
     return values, value
 
 
@@ -502,27 +524,36 @@ def solve(
     stage1_limit = (params.time_limit - clock.elapsed()) * share if not params.deterministic else params.time_limit * share
     # A third of stage 1 for CP-SAT on the whole model (the bound, first improvements), the
     # rest for the large-neighbourhood search, which finds cohorts much faster (docs/model.md).
+    # Above _FULL_SOLVE_MAX_CONSTRAINTS the whole-model solve is skipped: on XL it ended
+    # UNKNOWN at 60 s and found its first schedule after 75 s of 300, in 4.9 GB.
+    full_solve = constraints <= _FULL_SOLVE_MAX_CONSTRAINTS
+    full_share = _SHARE_FULL_SOLVE if full_solve else 0.0
     stage1_started = clock.elapsed()
-    solver = _solver(params, stage1_limit * _SHARE_FULL_SOLVE, workers)
-    solver.parameters.relative_gap_limit = params.relative_gap
-    reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
-    result_status = _run(solver, structure.model, reporter, stop)
-    first_solution = reporter.first_solution
     coverage_value = weighted_delivered(data, greedy)
     stage_values: list[int] = hint or []
-    if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)), fixed)
-        if weighted_delivered(data, candidate) >= coverage_value:
-            solution, coverage_value = candidate, weighted_delivered(data, candidate)
-            stage_values = _solution_values(solver)
-        best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
-        if result_status == cp_model.OPTIMAL:
-            status = SolveStatus.OPTIMAL
-            best_bound = float(coverage_value)
-    else:
-        messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
-        if solver.best_objective_bound:
+    first_solution: float | None = None
+    if full_solve:
+        solver = _solver(params, stage1_limit * full_share, workers)
+        solver.parameters.relative_gap_limit = params.relative_gap
+        reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
+        result_status = _run(solver, structure.model, reporter, stop)
+        first_solution = reporter.first_solution
+        if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)), fixed)
+            if weighted_delivered(data, candidate) >= coverage_value:
+                solution, coverage_value = candidate, weighted_delivered(data, candidate)
+                stage_values = _solution_values(solver)
             best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
+            if result_status == cp_model.OPTIMAL:
+                status = SolveStatus.OPTIMAL
+                best_bound = float(coverage_value)
+        else:
+            messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
+            if solver.best_objective_bound:
+                best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
+    else:
+        messages.append(f"the model has {constraints:,} constraints: stage 1 skips CP-SAT on the whole model "
+                        "and searches neighbourhoods from the greedy schedule")
     lp_found: LpBound | None = None
 
     def fold_lp(wait: bool = False) -> float:
@@ -537,13 +568,16 @@ def solve(
     fold_lp(wait=params.deterministic)
     if coverage_value < best_bound and stage_values and not (stop is not None and stop.is_set()):
         def lns_report(found: float, values: list[int]) -> None:
+            nonlocal first_solution
+            if first_solution is None:
+                first_solution = clock.elapsed()
             if on_progress is not None:
                 sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
                 delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
                 on_progress(Progress("coverage", round(clock.elapsed(), 3), found, best_bound, _gap(found, best_bound),
                                      sessions + fixed_sessions, delivered + fixed_delivered, needed))
 
-        budget = stage1_limit * (1 - _SHARE_FULL_SOLVE) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
+        budget = stage1_limit * (1 - full_share) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
         bound_now = (lambda: best_bound) if params.deterministic else fold_lp
         stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report)
         if lns_value > coverage_value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from pathlib import Path
 
@@ -21,11 +22,15 @@ from builders import (
 
 from models.io import load_scenario, schedule_text
 from models.scenario import Scenario
+from optimizer.data import build_problem_data
 from optimizer.greedy import greedy_schedule
+from optimizer.model import build_structure_model
 from optimizer.result import Progress, SolveParams
 from optimizer.solve import solve
 
 SAMPLES = sorted(SCENARIOS.glob("*.yaml"))
+# The module, not the function ``optimizer.solve`` re-exports under the same name.
+solve_module = importlib.import_module("optimizer.solve")
 
 
 def test_there_are_samples() -> None:
@@ -208,3 +213,54 @@ def test_every_unmet_need_has_a_reason() -> None:
         assert entry.reasons, entry
         assert all(isinstance(reason, str) and reason for reason in entry.reasons)
 
+
+
+# --------------------------------------------------------------------------- the large-model path
+
+
+def test_large_model_path_skips_the_whole_model_solve_and_still_improves(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Above _FULL_SOLVE_MAX_CONSTRAINTS (XL) stage 1 is the neighbourhood search alone, with the
+    # finer (half-day, kind) tier; lowered here so harbor-week takes that path in seconds.
+    monkeypatch.setattr(solve_module, "_FULL_SOLVE_MAX_CONSTRAINTS", 0)
+    monkeypatch.setattr(solve_module, "_LNS_FINE_TIER_ABOVE", 0)
+    scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
+    result, _, report = solve_checked(scenario, time_limit=8.0, workers=2)
+    assert any("skips CP-SAT on the whole model" in message for message in result.messages)
+    greedy = greedy_schedule(scenario).solver.objective
+    assert greedy is not None and result.objective is not None
+    assert result.objective > greedy  # the search alone improves on its starting point
+    assert result.objective <= result.best_bound <= report.levels["needed"]
+
+
+def test_fine_tier_partitions_each_half_day_by_group_type_and_appointment_kind(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
+    built = build_structure_model(data)
+    primary, tiers = solve_module._neighbourhoods(data, built)
+    assert len(tiers) == 3  # harbor-week's half-days are small: no finer tier
+    monkeypatch.setattr(solve_module, "_LNS_FINE_TIER_ABOVE", 0)
+    primary_fine, tiers_fine = solve_module._neighbourhoods(data, built)
+    assert primary_fine == primary and tiers_fine[1:] == tiers
+    fine = tiers_fine[0]
+    # Disjoint, covering every decision, each inside one half-day of tier 1.
+    assert sum(map(len, fine)) == len(primary) == len(set().union(*fine))
+    halves = tiers[0]
+    assert all(any(n <= half for half in halves) for n in fine)
+    assert len(fine) > len({frozenset(h) for h in halves})
+
+
+def test_neighbourhood_search_leaves_the_model_as_it_found_it() -> None:
+    # Decisions stay fixed between iterations and only neighbourhoods are freed, so every
+    # domain must be restored at the end: stage 2 solves the same model next.
+    from optimizer.greedy import best_greedy_solution, weighted_delivered
+
+    data = build_problem_data(load_scenario(SCENARIOS / "demo.yaml").scenario)
+    built = build_structure_model(data)
+    built.model.maximize(built.levels["coverage"])
+    before = [list(var.domain) for var in built.model.proto.variables]
+    greedy = best_greedy_solution(data)
+    hint = solve_module._complete_hint(built.model, solve_module._structure_primary(data, built, greedy), 5.0)
+    assert hint is not None
+    start = weighted_delivered(data, greedy)
+    values, value = solve_module._lns(built, data, hint, start, lambda: float("inf"), SolveParams(workers=1), 2.0, 1, None, lambda *_: None)
+    assert value >= start and len(values) == len(hint)
+    assert [list(var.domain) for var in built.model.proto.variables] == before
