@@ -532,8 +532,9 @@ def solve(
     best_bound: float = float(bound_by_counting)
     share = _SHARE_STAGE_1 * (0.8 if reconciliation else 1.0)
     stage1_limit = (params.time_limit - clock.elapsed()) * share if not params.deterministic else params.time_limit * share
-    # A third of stage 1 for CP-SAT on the whole model (the bound, first improvements), the
-    # rest for the large-neighbourhood search, which finds cohorts much faster (docs/model.md).
+    # _SHARE_FULL_SOLVE of stage 1 for CP-SAT on the whole model (first improvements, and the
+    # proof on small models), the rest for the large-neighbourhood search, which finds
+    # cohorts much faster (docs/model.md).
     # Above _FULL_SOLVE_MAX_CONSTRAINTS the whole-model solve is skipped: on XL it ended
     # UNKNOWN at 60 s and found its first schedule after 75 s of 300, in 4.9 GB.
     full_solve = constraints <= _FULL_SOLVE_MAX_CONSTRAINTS
