@@ -130,6 +130,16 @@ def _solver(params: SolveParams, seconds: float, workers: int) -> cp_model.CpSol
     return solver
 
 
+def _lns_solver(params: SolveParams, seconds: float, workers: int) -> cp_model.CpSolver:
+    """A solver for LNS sub-problems: ``max_lp`` as the full-problem worker (see _LNS_SUBSOLVERS)."""
+    solver = _solver(params, seconds, workers)
+    if workers == 1:
+        solver.parameters.linearization_level = 2
+    else:
+        solver.parameters.subsolvers.extend(_LNS_SUBSOLVERS)
+    return solver
+
+
 def _run(solver: cp_model.CpSolver, model: cp_model.CpModel, reporter: _Reporter, stop: StopFlag | None) -> cp_model.CpSolverStatus:
     """Solve, stopping promptly when ``stop`` is set (CP-SAT's stop_search from a watcher)."""
     done = threading.Event()
@@ -305,7 +315,9 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
     """Primary variable indices, and the neighbourhoods the LNS frees, in tiers from small to large.
 
     Tier 0: half-days and (day, group type); tier 1: days, group types and pairs of
-    half-days; tier 2: pairs of days.
+    half-days; tier 2: pairs of days. Where tier 0 averages more than
+    ``_LNS_FINE_TIER_ABOVE`` variables (XL), a finer tier comes first: (half-day, group
+    type or appointment kind).
 
     Freeing whole days lets cohorts re-form: a session moved from Tuesday to Thursday needs
     every decision of both days free at once, which random neighbourhoods rarely give.
@@ -400,11 +412,7 @@ def _lns(
             free = sorted(choices[int(rng.integers(len(choices)))])
             release(free)
             _hint_all(built.model, values)
-            sub = _solver(params, min(step, budget - spent), workers)
-            if workers == 1:
-                sub.parameters.linearization_level = 2
-            else:
-                sub.parameters.subsolvers.extend(_LNS_SUBSOLVERS)
+            sub = _lns_solver(params, min(step, budget - spent), workers)
             outcome = sub.solve(built.model)
             tier = min(tier + 1, len(tiers) - 1) if outcome == cp_model.OPTIMAL else max(tier - 1, 0)
             spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started

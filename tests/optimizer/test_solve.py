@@ -23,7 +23,7 @@ from builders import (
 from models.io import load_scenario, schedule_text
 from models.scenario import Scenario
 from optimizer.data import build_problem_data
-from optimizer.greedy import greedy_schedule
+from optimizer.greedy import best_greedy_solution, greedy_schedule, weighted_delivered
 from optimizer.model import build_structure_model
 from optimizer.result import Progress, SolveParams
 from optimizer.solve import solve
@@ -251,8 +251,6 @@ def test_fine_tier_partitions_each_half_day_by_group_type_and_appointment_kind(m
 def test_neighbourhood_search_leaves_the_model_as_it_found_it() -> None:
     # Decisions stay fixed between iterations and only neighbourhoods are freed, so every
     # domain must be restored at the end: stage 2 solves the same model next.
-    from optimizer.greedy import best_greedy_solution, weighted_delivered
-
     data = build_problem_data(load_scenario(SCENARIOS / "demo.yaml").scenario)
     built = build_structure_model(data)
     built.model.maximize(built.levels["coverage"])
