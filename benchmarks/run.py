@@ -122,8 +122,13 @@ class Machine:
 
 
 def _peak_rss_mb() -> float:
+    """This process's peak RSS plus its largest child's (the LP worker's, see optimizer/lp_worker.py).
+
+    The sum is an upper bound on what both held at once: the worker runs for part of the
+    solve only, but counting it in full keeps the figure honest.
+    """
     # ru_maxrss is in kilobytes on Linux, bytes on macOS.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 

@@ -18,17 +18,23 @@ weaker. Rows with an enforcement literal are left out (a relaxation stays a rela
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 _INFINITY = 2**53  # CP-SAT domains use int64 extremes for "no bound"
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
 
 @dataclass(frozen=True)
@@ -63,18 +69,56 @@ class LpBound:
     tolerance: float
 
 
-def relaxation(model: cp_model.CpModel) -> LinearRelaxation:
-    """The linear relaxation of a CP-SAT model with a linear objective (to maximize).
+@dataclass(frozen=True)
+class Incidence:
+    """Which variables each constraint reads and which constraints read each variable.
+
+    Both directions in compressed-row form; every constraint counts, enforced ones too (the
+    neighbourhood search builds sub-models from it, see ``optimizer.solve._lns``).
+    """
+
+    constraint_ptr: np.ndarray
+    constraint_vars: np.ndarray
+    variable_ptr: np.ndarray
+    variable_constraints: np.ndarray
+
+    def constraints_of(self, variables: np.ndarray) -> np.ndarray:
+        """The sorted constraints that read any of ``variables``."""
+        return np.unique(gather_ranges(self.variable_ptr, self.variable_constraints, variables))
+
+    def variables_of(self, constraints: np.ndarray) -> np.ndarray:
+        """The sorted variables that any of ``constraints`` reads."""
+        return np.unique(gather_ranges(self.constraint_ptr, self.constraint_vars, constraints))
+
+
+def gather_ranges(ptr: np.ndarray, data: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``data[ptr[i]:ptr[i + 1]]`` for every ``i`` in ``ids``, concatenated (no Python loop)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    lengths = ptr[ids + 1] - ptr[ids]
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=data.dtype)
+    # Position j of the output reads data[ptr[id] + (j - first output position of id)].
+    starts = np.repeat(ptr[ids] - (np.cumsum(lengths) - lengths), lengths)
+    return data[starts + np.arange(total)]
+
+
+def read_model(model: cp_model.CpModel) -> tuple[LinearRelaxation, Incidence]:
+    """One pass over a CP-SAT model (linear objective, to maximize): its linear relaxation and its incidence.
 
     Linear rows and clauses (``bool_or``, ``at_most_one``, ``exactly_one``) without enforcement
-    enter; everything else is dropped, which can only loosen the relaxation.
+    enter the relaxation; everything else is dropped, which can only loosen it. At 2,000
+    participants the pass reads 640k constraints in about 8 s, so the LP bound and the
+    neighbourhood search share it.
     """
     proto = model.proto
-    rows: list[int] = []
-    cols: list[int] = []
-    vals: list[float] = []
-    lo: list[float] = []
-    hi: list[float] = []
+    rows = array("q")
+    cols = array("q")
+    vals = array("d")
+    lo = array("d")
+    hi = array("d")
+    refs = array("q")  # every variable reference of every constraint, constraint by constraint
+    lengths = array("q")
 
     def add_literals(literals: list[int], low: float, high: float) -> None:
         # A negated literal -v-1 stands for 1 - x_v: move its constant to the bounds.
@@ -89,24 +133,30 @@ def relaxation(model: cp_model.CpModel) -> LinearRelaxation:
         hi.append(high - constant)
 
     for constraint in proto.constraints:
-        if len(constraint.enforcement_literal):
-            continue
+        enforced = list(constraint.enforcement_literal)
+        read = len(enforced)
+        refs.extend(enforced)
         if constraint.has_linear():
             linear = constraint.linear
-            domain = list(linear.domain)
-            row = len(lo)
-            for var, coeff in zip(linear.vars, linear.coeffs, strict=True):
-                rows.append(row)
-                cols.append(var)
-                vals.append(float(coeff))
-            lo.append(-math.inf if domain[0] <= -_INFINITY else float(domain[0]))
-            hi.append(math.inf if domain[-1] >= _INFINITY else float(domain[-1]))
-        elif constraint.has_bool_or():
-            add_literals(list(constraint.bool_or.literals), 1, math.inf)
-        elif constraint.has_at_most_one():
-            add_literals(list(constraint.at_most_one.literals), -math.inf, 1)
-        elif constraint.has_exactly_one():
-            add_literals(list(constraint.exactly_one.literals), 1, 1)
+            variables = list(linear.vars)
+            refs.extend(variables)
+            read += len(variables)
+            if not enforced:
+                domain = list(linear.domain)
+                rows.extend([len(lo)] * len(variables))
+                cols.extend(variables)
+                vals.extend(linear.coeffs)
+                lo.append(-math.inf if domain[0] <= -_INFINITY else float(domain[0]))
+                hi.append(math.inf if domain[-1] >= _INFINITY else float(domain[-1]))
+        else:
+            literals, low, high = _clause(constraint)
+            if literals is None:
+                raise ValueError("read_model reads linear constraints and clauses only")
+            refs.extend(literals)
+            read += len(literals)
+            if not enforced and low is not None and high is not None:
+                add_literals(literals, low, high)
+        lengths.append(read)
     lb = np.array([float(var.domain[0]) for var in proto.variables])
     ub = np.array([float(var.domain[len(var.domain) - 1]) for var in proto.variables])
     objective = np.zeros(len(lb))
@@ -115,10 +165,50 @@ def relaxation(model: cp_model.CpModel) -> LinearRelaxation:
         # A negated reference in the objective is -x (CP-SAT keeps its sign in the coefficient).
         index = var if var >= 0 else -var - 1
         objective[index] += scale * coeff * (1 if var >= 0 else -1)
-    return LinearRelaxation(
-        np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals), np.array(lo), np.array(hi),
-        lb, ub, objective, scale * proto.objective.offset,
+    lp = LinearRelaxation(
+        np.frombuffer(rows, dtype=np.int64), np.frombuffer(cols, dtype=np.int64), np.frombuffer(vals),
+        np.frombuffer(lo), np.frombuffer(hi), lb, ub, objective, scale * proto.objective.offset,
     )
+    return lp, _incidence(np.frombuffer(refs, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64), len(lb))
+
+
+def _clause(constraint: object) -> tuple[list[int] | None, float | None, float | None]:
+    """The literals of a clause-like constraint and its row bounds (None, None: no row)."""
+    if constraint.has_bool_or():  # type: ignore[attr-defined]
+        return list(constraint.bool_or.literals), 1, math.inf  # type: ignore[attr-defined]
+    if constraint.has_at_most_one():  # type: ignore[attr-defined]
+        return list(constraint.at_most_one.literals), -math.inf, 1  # type: ignore[attr-defined]
+    if constraint.has_exactly_one():  # type: ignore[attr-defined]
+        return list(constraint.exactly_one.literals), 1, 1  # type: ignore[attr-defined]
+    if constraint.has_bool_and():  # type: ignore[attr-defined]
+        # Only ever enforced (an implication): no row of its own without its enforcement.
+        return list(constraint.bool_and.literals), None, None  # type: ignore[attr-defined]
+    return None, None, None
+
+
+def _incidence(refs: np.ndarray, lengths: np.ndarray, num_variables: int) -> Incidence:
+    variables = np.where(refs < 0, -refs - 1, refs).astype(np.int32)
+    constraint_ptr = np.concatenate(([0], np.cumsum(lengths)))
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
+    order = np.argsort(variables, kind="stable")
+    variable_ptr = np.searchsorted(variables[order], np.arange(num_variables + 1)).astype(np.int64)
+    return Incidence(constraint_ptr, variables, variable_ptr, owner[order])
+
+
+def relaxation(model: cp_model.CpModel) -> LinearRelaxation:
+    """The linear relaxation of a CP-SAT model with a linear objective (to maximize).
+
+    Linear rows and clauses (``bool_or``, ``at_most_one``, ``exactly_one``) without enforcement
+    enter; everything else is dropped, which can only loosen the relaxation.
+    """
+    return read_model(model)[0]
+
+
+def satisfies(lp: LinearRelaxation, values: np.ndarray, tolerance: float = 1e-9) -> bool:
+    """Whether ``values`` (one per variable) lies in the box and obeys every row of ``lp``."""
+    activity = np.bincount(lp.rows, weights=lp.vals * values[lp.cols], minlength=lp.num_rows)
+    in_box = bool(np.all(values >= lp.lb - tolerance) and np.all(values <= lp.ub + tolerance))
+    return in_box and bool(np.all(activity >= lp.lo - tolerance) and np.all(activity <= lp.hi + tolerance))
 
 
 def dual_bound(lp: LinearRelaxation, y: np.ndarray) -> float:
@@ -131,6 +221,88 @@ def dual_bound(lp: LinearRelaxation, y: np.ndarray) -> float:
     return float(lp.offset + box.sum() + rows.sum())
 
 
+def _pdlp_params(tolerance: float, deterministic: bool, iterations: int, seconds: float) -> object:
+    from ortools.pdlp import solvers_pb2
+
+    params = solvers_pb2.PrimalDualHybridGradientParams()
+    params.num_threads = 1  # measured on harbor-week: two threads took twice as long
+    criteria = params.termination_criteria
+    criteria.simple_optimality_criteria.eps_optimal_relative = tolerance
+    criteria.simple_optimality_criteria.eps_optimal_absolute = tolerance
+    if deterministic:
+        criteria.iteration_limit = iterations
+    else:
+        criteria.time_sec_limit = seconds
+    return params
+
+
+def pdlp_bound(
+    lp: LinearRelaxation,
+    seconds: float,
+    *,
+    deterministic: bool = False,
+    iterations: int = 50000,
+    tolerances: tuple[float, ...] = (1e-3, 1e-4),
+    on_bound: Callable[[LpBound], None] | None = None,
+) -> LpBound | None:
+    """Solve a relaxation with PDLP and prove a bound from its duals (the best one is returned).
+
+    Deterministic mode stops PDLP by an iteration count instead of the clock, so the bound,
+    like the schedule, does not depend on the machine's load. A loose tolerance first, then
+    a tight one from where it stopped (deterministic mode: each to an iteration count).
+    L-1: 1e-3 in 2.7 s (bound 4,205), then 1e-4 in 5.5 s more (4,189, the LP value being
+    4,188.4); PDLP's default tolerance took 38 s for the same. Runs in the caller's thread
+    and holds the GIL throughout: :class:`LpBoundJob` runs it in a process of its own.
+    """
+    # Imported here: only the worker process (optimizer.lp_worker) solves LPs.
+    from ortools.pdlp import solve_log_pb2
+    from ortools.pdlp.python import pdlp
+    from scipy import sparse
+
+    started = time.perf_counter()
+    qp = pdlp.QuadraticProgram()
+    # PDLP minimizes: the maximization of c x is the minimization of -c x.
+    qp.objective_vector = -lp.objective
+    qp.objective_offset = -lp.offset
+    qp.constraint_matrix = sparse.csc_matrix((lp.vals, (lp.rows, lp.cols)), shape=(lp.num_rows, len(lp.lb)))
+    qp.constraint_lower_bounds = lp.lo
+    qp.constraint_upper_bounds = lp.hi
+    qp.variable_lower_bounds = lp.lb
+    qp.variable_upper_bounds = lp.ub
+    built = time.perf_counter() - started
+    best: LpBound | None = None
+    warm = None
+    for tolerance in tolerances:
+        remaining = seconds - (time.perf_counter() - started)
+        if not deterministic and remaining <= 0.1:
+            break
+        result = pdlp.primal_dual_hybrid_gradient(qp, _pdlp_params(tolerance, deterministic, iterations, remaining), warm)
+        reason = result.solve_log.termination_reason
+        y = np.asarray(result.dual_solution, dtype=float)
+        if len(y) != lp.num_rows or not np.all(np.isfinite(y)):
+            break  # stopped before an iterate came back: no multipliers to read
+        # The multipliers of the minimization, in whichever sign convention: both signs give
+        # valid bounds (weak duality holds for any y), so take the better.
+        value = min(dual_bound(lp, y), dual_bound(lp, -y))
+        if not math.isfinite(value):
+            break
+        optimal = reason == solve_log_pb2.TERMINATION_REASON_OPTIMAL
+        x = np.asarray(result.primal_solution, dtype=float)
+        lp_value = float(lp.objective @ x + lp.offset) if optimal and len(x) == len(lp.lb) else None
+        found = LpBound(
+            math.floor(value + 1e-6), lp_value, time.perf_counter() - started, built, lp.num_rows,
+            "optimal" if optimal else "feasible", tolerance,
+        )
+        if best is None or found.bound < best.bound:
+            best = found
+            if on_bound is not None:
+                on_bound(best)
+        warm = pdlp.PrimalAndDualSolution()
+        warm.primal_solution = result.primal_solution
+        warm.dual_solution = result.dual_solution
+    return best
+
+
 def lp_bound(
     model: cp_model.CpModel,
     seconds: float,
@@ -138,115 +310,81 @@ def lp_bound(
     deterministic: bool = False,
     iterations: int = 50000,
     tolerances: tuple[float, ...] = (1e-3, 1e-4),
-    on_read: Callable[[], None] | None = None,
     on_bound: Callable[[LpBound], None] | None = None,
-    on_solver: Callable[[pywraplp.Solver], bool] | None = None,
 ) -> LpBound | None:
-    """Solve the relaxation of ``model`` (objective maximized) and prove a bound from its duals.
+    """Solve the relaxation of ``model`` (objective maximized) and prove a bound, in this process.
 
-    PDLP runs on one thread: measured on harbor-week, two threads took twice as long.
-    Deterministic mode stops it by an iteration count instead of the clock, so the bound, like
-    the schedule, does not depend on the machine's load. ``on_read`` is called once the model
-    has been read (the caller may change it from then on); ``on_solver`` receives the LP solver
-    (to interrupt it) and returns whether to go on. Returns None when PDLP stopped before it had multipliers to give.
+    Returns None when PDLP stopped before it had multipliers to give.
     """
-    started = time.perf_counter()
-    lp = relaxation(model)
-    if on_read is not None:
-        on_read()
-    solver = pywraplp.Solver.CreateSolver("PDLP")
-    if solver is None:  # pragma: no cover - PDLP ships with every OR-Tools wheel
-        return None
-    xs = [solver.NumVar(float(low), float(high), "") for low, high in zip(lp.lb, lp.ub, strict=True)]
-    # One entry per (row, column), rows in order: repeated terms are summed here, not in the solver.
-    keys, inverse = np.unique(lp.rows * len(lp.lb) + lp.cols, return_inverse=True)
-    values = np.bincount(inverse, weights=lp.vals, minlength=len(keys)).tolist()
-    cols = (keys % len(lp.lb)).tolist()
-    bounds = np.searchsorted(keys // len(lp.lb), np.arange(lp.num_rows + 1)).tolist()
-    constraints = []
-    for row in range(lp.num_rows):
-        low = -solver.infinity() if math.isinf(lp.lo[row]) else float(lp.lo[row])
-        high = solver.infinity() if math.isinf(lp.hi[row]) else float(lp.hi[row])
-        constraint = solver.Constraint(low, high)
-        for entry in range(bounds[row], bounds[row + 1]):
-            constraint.SetCoefficient(xs[cols[entry]], values[entry])
-        constraints.append(constraint)
-    objective = solver.Objective()
-    for index in np.flatnonzero(lp.objective):
-        objective.SetCoefficient(xs[int(index)], float(lp.objective[index]))
-    objective.SetMaximization()
-    solver.SetNumThreads(1)
-    built = time.perf_counter() - started
-    best: LpBound | None = None
-    # A loose tolerance first, then a tight one while time remains (deterministic mode: each
-    # to an iteration count). L-1: 1e-3 in 2.7 s (bound 4,205), then 1e-4 in 5.5 s more
-    # (4,189, the LP value being 4,188.4); PDLP's default tolerance took 38 s for the same.
-    for tolerance in tolerances:
-        criteria = f"simple_optimality_criteria {{ eps_optimal_relative: {tolerance} eps_optimal_absolute: {tolerance} }}"
-        if deterministic:
-            criteria += f" iteration_limit: {iterations}"
-        else:
-            remaining = seconds - (time.perf_counter() - started)
-            if remaining <= 0.1:
-                break
-            solver.SetTimeLimit(int(remaining * 1000))
-        solver.SetSolverSpecificParametersAsString(f"termination_criteria {{ {criteria} }}")
-        if on_solver is not None and not on_solver(solver):
-            break
-        status = solver.Solve()
-        if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
-            break  # stopped before an iterate came back: PDLP then has no multipliers to read
-        y = np.array([constraint.dual_value() for constraint in constraints])
-        value = dual_bound(lp, y) if np.all(np.isfinite(y)) else math.inf
-        if not math.isfinite(value):
-            break
-        lp_value = objective.Value() if status == pywraplp.Solver.OPTIMAL else None
-        status_name = "optimal" if status == pywraplp.Solver.OPTIMAL else "feasible"
-        found = LpBound(math.floor(value + 1e-6), lp_value, time.perf_counter() - started, built, lp.num_rows, status_name, tolerance)
-        if best is None or found.bound < best.bound:
-            best = found
-            if on_bound is not None:
-                on_bound(best)
-    return best
+    return pdlp_bound(
+        relaxation(model), seconds, deterministic=deterministic, iterations=iterations, tolerances=tolerances, on_bound=on_bound
+    )
 
 
 class LpBoundJob:
-    """:func:`lp_bound` on a background thread, beside CP-SAT (PDLP releases the GIL).
+    """:func:`pdlp_bound` in a worker process (``optimizer.lp_worker``), beside the search.
 
-    ``wait_read()`` before changing the model; ``result(wait)`` for the bound (None while
-    running or when none came); ``cancel()`` interrupts PDLP, so a solve that ends early does
-    not leave it burning a core.
+    The relaxation is read in the caller's thread (or given as ``lp``), then sent to the
+    worker by a thread of this job, which reads back each bound the worker proves.
+    ``wait_read()`` before changing the model (kept for callers; the model is read by the
+    time the job exists); ``result(wait)`` for the bound (None while running or when none
+    came); ``cancel()`` ends the worker, so a solve that ends early does not leave it
+    burning a core, and its memory is returned at once.
     """
 
-    def __init__(self, model: cp_model.CpModel, seconds: float, *, deterministic: bool = False) -> None:
-        self._read = threading.Event()
+    def __init__(
+        self,
+        model: cp_model.CpModel,
+        seconds: float,
+        *,
+        deterministic: bool = False,
+        lp: LinearRelaxation | None = None,
+        iterations: int = 50000,
+        tolerances: tuple[float, ...] = (1e-3, 1e-4),
+    ) -> None:
         self._done = threading.Event()
         self._lock = threading.Lock()
-        self._solver: pywraplp.Solver | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._cancelled = False
         self._result: LpBound | None = None
-        self._thread = threading.Thread(target=self._run, args=(model, seconds, deterministic), daemon=True, name="lp-bound")
+        # Held here only until the worker has it (a thread's arguments would live as long as the thread).
+        self._lp: LinearRelaxation | None = lp if lp is not None else relaxation(model)
+        settings = {"seconds": seconds, "deterministic": deterministic, "iterations": iterations, "tolerances": list(tolerances)}
+        self._thread = threading.Thread(target=self._run, args=(settings,), daemon=True, name="lp-bound")
         self._thread.start()
 
-    def _run(self, model: cp_model.CpModel, seconds: float, deterministic: bool) -> None:
+    def _run(self, settings: dict[str, object]) -> None:
+        from optimizer.lp_worker import write_relaxation
+
+        lp, self._lp = self._lp, None
         try:
-            lp_bound(model, seconds, deterministic=deterministic, on_read=self._read.set, on_solver=self._keep, on_bound=self._found)
+            with self._lock:
+                if self._cancelled:
+                    return
+                environment = dict(os.environ)
+                # The worker imports this package, installed or not (a source checkout).
+                environment["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_ROOT, environment.get("PYTHONPATH")]))
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "optimizer.lp_worker"],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=environment,
+                )
+            process = self._process
+            assert process.stdin is not None and process.stdout is not None and lp is not None
+            write_relaxation(process.stdin, lp, settings)
+            process.stdin.close()
+            del lp
+            for line in process.stdout:
+                found = LpBound(**json.loads(line))
+                if self._result is None or found.bound < self._result.bound:
+                    self._result = found
+            process.wait()
         except Exception:  # noqa: BLE001 - a bound is an extra; the solve never fails for it
             pass
         finally:
-            self._read.set()
             self._done.set()
 
-    def _keep(self, solver: pywraplp.Solver) -> bool:
-        with self._lock:
-            self._solver = solver
-            return not self._cancelled
-
-    def _found(self, found: LpBound) -> None:
-        self._result = found
-
     def wait_read(self) -> None:
-        self._read.wait()
+        """The model has been read when the job exists; kept so callers need not know."""
 
     def result(self, wait: bool = False) -> LpBound | None:
         """The best bound so far (a loose-tolerance one may come before the tight one)."""
@@ -257,8 +395,12 @@ class LpBoundJob:
     def cancel(self) -> None:
         with self._lock:
             self._cancelled = True
-            if self._solver is not None:
-                self._solver.InterruptSolve()
+            if self._process is not None and self._process.poll() is None:
+                self._process.kill()
+                try:
+                    self._process.wait(timeout=10)  # reaped now: its resources are accounted and gone
+                except subprocess.TimeoutExpired:  # pragma: no cover - a killed process ends
+                    pass
 
 
-__all__ = ["LinearRelaxation", "LpBound", "LpBoundJob", "dual_bound", "lp_bound", "relaxation"]
+__all__ = ["Incidence", "LinearRelaxation", "LpBound", "LpBoundJob", "dual_bound", "gather_ranges", "lp_bound", "pdlp_bound", "read_model", "relaxation", "satisfies"]

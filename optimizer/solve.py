@@ -20,7 +20,7 @@ import math
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.metadata import version as _package_version
 
 import numpy as np
@@ -28,7 +28,15 @@ from ortools.sat.python import cp_model
 
 from models.scenario import Scenario
 from models.schedule import Schedule
-from optimizer.bound import LpBound, LpBoundJob
+from optimizer.bound import (
+    Incidence,
+    LinearRelaxation,
+    LpBound,
+    LpBoundJob,
+    gather_ranges,
+    read_model,
+    satisfies,
+)
 from optimizer.data import (
     FixedAppointment,
     FixedSessions,
@@ -52,6 +60,7 @@ _SHARE_FULL_SOLVE = 0.15  # of stage 1 for CP-SAT on the whole model; the rest i
 # them, (half-day, group type or appointment kind): XL-1's half-days hold 12k variables each,
 # too many for a sub-problem to be solved in the few seconds an LNS step has.
 _LNS_FINE_TIER_ABOVE = 5_000
+_LNS_PROMOTE_AFTER = 10  # sub-problems solved to optimality in a row before the neighbourhoods grow (1 and 3 measured worse)
 _FULL_SOLVE_MAX_CONSTRAINTS = 300_000
 # LNS sub-problems are solved with CP-SAT's strongest LP (max_lp: linearization level 2,
 # every constraint in the LP) as the full-problem worker. Measured, 2 workers, seeds 1-3:
@@ -199,6 +208,35 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     return _solution_values(solver)
+
+
+def _complete_structure_hint(
+    built: BuiltModel, incidence: Incidence, relaxed: LinearRelaxation, primary: dict[int, int], seconds: float, deterministic: bool
+) -> list[int] | None:
+    """:func:`_complete_hint` for the structure model without copying it: the decisions held,
+    only the constraints that read an auxiliary variable (day indicators, shortfalls, cap
+    flags) are solved; the others are checked against the relaxation's rows afterwards.
+
+    At 2,000 participants the copy of :func:`_complete_hint` cost about 800 MB and seconds.
+    Returns None when the decisions break a row (the caller then falls back).
+    """
+    decisions = np.fromiter(primary, dtype=np.int64)
+    values = np.asarray([variable.domain[0] for variable in built.model.proto.variables], dtype=np.int64)
+    values[decisions] = np.fromiter(primary.values(), dtype=np.int64)
+    sub_model = _SubModel(built.model, incidence, decisions, values.tolist())
+    auxiliary = np.setdiff1d(np.arange(len(values)), decisions, assume_unique=True)
+    sub_model.free_exactly(auxiliary)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    if deterministic:
+        solver.parameters.max_deterministic_time = max(0.5, seconds)
+    else:
+        solver.parameters.max_time_in_seconds = max(0.5, seconds)
+    if solver.solve(sub_model.sub) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    completed = sub_model.merge(solver, values.tolist())
+    # The copied constraints hold by the solve; every other one must hold at the decisions.
+    return completed if satisfies(relaxed, np.asarray(completed, dtype=float)) else None
 
 
 def _structure_primary(data: ProblemData, built: BuiltModel, solution: Solution) -> dict[int, int]:
@@ -359,6 +397,106 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
     return primary, [tier for tier in tiers if tier]
 
 
+class _SubModel:
+    """The sub-problem of one neighbourhood: its variables free, everything else held.
+
+    Only the constraints that read a free variable are copied, and every other variable is
+    fixed at its value; the objective keeps the free terms and moves the others into its
+    offset, so the sub-model's objective value is the whole schedule's. At 2,000
+    participants CP-SAT then loads thousands of constraints per iteration instead of 640k.
+
+    Variables keep their indices (the sub-model carries every variable, fixed: CP-SAT's
+    presolve maps the fixed ones away in one step), so hints and solutions need no
+    renumbering. Between iterations every variable stays fixed at the current schedule; an
+    iteration frees its neighbourhood and fixes it again, so it costs time in the
+    neighbourhood's size, not the model's.
+    """
+
+    def __init__(self, model: cp_model.CpModel, incidence: Incidence, primary: np.ndarray, values: list[int]) -> None:
+        self.proto = model.proto
+        self.incidence = incidence
+        is_primary = np.zeros(len(self.proto.variables), dtype=bool)
+        is_primary[primary] = True
+        # For each constraint, the auxiliary (non-decision) variables it reads.
+        auxiliary = ~is_primary[incidence.constraint_vars]
+        lengths = np.diff(incidence.constraint_ptr)
+        owner = np.repeat(np.arange(len(lengths)), lengths)
+        self.aux_ptr = np.concatenate(([0], np.cumsum(np.bincount(owner[auxiliary], minlength=len(lengths)))))
+        self.aux_vars = incidence.constraint_vars[auxiliary]
+        self.sub = cp_model.CpModel()
+        self.sub.proto.copy_from(self.proto)
+        self.sub.proto.constraints.clear()
+        self.sub.proto.clear_solution_hint()
+        objective = self.proto.objective
+        self.objective_vars = np.array(list(objective.vars), dtype=np.int64)
+        self.objective_positive = np.where(self.objective_vars >= 0, self.objective_vars, -self.objective_vars - 1)
+        self.objective_coeffs = np.array(list(objective.coeffs), dtype=np.int64)
+        self.objective_offset = float(objective.offset)
+        self.free: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.hold(range(len(self.proto.variables)), values)
+
+    def hold(self, indices: Iterable[int], values: list[int]) -> None:
+        """Fix ``indices`` at ``values`` in the sub-model."""
+        variables = self.sub.proto.variables
+        for index in indices:
+            domain = variables[index].domain
+            domain[0] = domain[len(domain) - 1] = values[index]
+
+    def prepare(self, neighbourhood: np.ndarray, values: list[int]) -> None:
+        """Free ``neighbourhood`` and the auxiliary variables next to it (``values`` is the schedule held)."""
+        incidence = self.incidence
+        # Day indicators, shortfalls and cap flags beside the freed decisions move with them.
+        near = incidence.constraints_of(neighbourhood)
+        free = np.union1d(neighbourhood, np.unique(gather_ranges(self.aux_ptr, self.aux_vars, near)))
+        variables, original = self.sub.proto.variables, self.proto.variables
+        for index in free.tolist():
+            domain, source = variables[index].domain, original[index].domain
+            domain[0], domain[len(domain) - 1] = source[0], source[len(source) - 1]
+        self.free = free
+        self.sub.proto.constraints.clear()
+        for index in incidence.constraints_of(free).tolist():
+            self.sub.proto.constraints.append(self.proto.constraints[index])
+        # The objective: the free terms; every other term is a constant at its value.
+        current = np.asarray(values, dtype=np.int64)
+        literal = current[self.objective_positive]
+        literal = np.where(self.objective_vars >= 0, literal, 1 - literal)
+        is_free = np.isin(self.objective_positive, free)
+        objective = self.sub.proto.objective
+        objective.vars.clear()
+        objective.coeffs.clear()
+        objective.vars.extend(self.objective_vars[is_free].tolist())
+        objective.coeffs.extend(self.objective_coeffs[is_free].tolist())
+        objective.offset = self.objective_offset + float(self.objective_coeffs[~is_free] @ literal[~is_free])
+        hint = self.sub.proto.solution_hint
+        hint.vars.clear()
+        hint.values.clear()
+        hint.vars.extend(free.tolist())
+        hint.values.extend(current[free].tolist())
+
+    def free_exactly(self, free: np.ndarray) -> None:
+        """Free ``free`` alone (no neighbours), with the constraints that read it; no hint."""
+        variables, original = self.sub.proto.variables, self.proto.variables
+        for index in free.tolist():
+            domain, source = variables[index].domain, original[index].domain
+            domain[0], domain[len(domain) - 1] = source[0], source[len(source) - 1]
+        self.free = free
+        self.sub.proto.constraints.clear()
+        for index in self.incidence.constraints_of(free).tolist():
+            self.sub.proto.constraints.append(self.proto.constraints[index])
+        self.sub.proto.clear_solution_hint()
+
+    def merge(self, solver: cp_model.CpSolver, values: list[int]) -> list[int]:
+        """``values`` with the free variables taken from the sub-model's solution."""
+        merged = np.asarray(values, dtype=np.int64)
+        solution = np.asarray(solver.response_proto.solution, dtype=np.int64)
+        merged[self.free] = solution[self.free]
+        return merged.tolist()
+
+    def close(self, values: list[int]) -> None:
+        """End the iteration: the freed variables are held again, at ``values``."""
+        self.hold(self.free.tolist(), values)
+
+
 def _lns(
     built: BuiltModel,
     data: ProblemData,
@@ -370,61 +508,47 @@ def _lns(
     workers: int,
     stop: StopFlag | None,
     report: Callable[[float, list[int]], None],
+    incidence: Incidence | None = None,
 ) -> tuple[list[int], int]:
     """Large-neighbourhood search on stage 1: free a neighbourhood, fix the rest, re-solve.
 
     Moves that keep the value are accepted too (walking plateaus). The neighbourhood size
     adapts: a sub-problem solved to optimality moves up a tier, one cut short moves down.
     Deterministic mode counts CP-SAT's deterministic time instead of the wall clock, with a
-    seeded neighbourhood order.
+    seeded neighbourhood order. Each sub-problem is a model of its own (:class:`_SubModel`):
+    ``built`` is left as it was.
     """
     primary, tiers = _neighbourhoods(data, built)
     if not tiers:
         return values, value
+    if incidence is None:
+        incidence = read_model(built.model)[1]
     tier = min(1, len(tiers) - 1)
+    solved = 0  # sub-problems solved to optimality in a row at this tier
     rng = np.random.default_rng(params.seed)
     spent = 0.0
     started = time.perf_counter()
     step = min(5.0, max(0.5, budget / 15))
-    # Neighbourhoods are freed in place (no copy of the model: at 2,000 participants a copy
-    # per iteration costs seconds and gigabytes). Every primary variable stays fixed at its
-    # value between iterations and only the neighbourhood is freed and fixed again, so an
-    # iteration costs time in the neighbourhood's size, not the model's.
-    variables = built.model.proto.variables
-    order = sorted(primary)
-    original = {index: (variables[index].domain[0], variables[index].domain[len(variables[index].domain) - 1]) for index in order}
-
-    def fix(indices: list[int], source: list[int]) -> None:
-        for index in indices:
-            domain = variables[index].domain
-            domain[0] = source[index]
-            domain[len(domain) - 1] = source[index]
-
-    def release(indices: list[int]) -> None:
-        for index in indices:
-            domain = variables[index].domain
-            domain[0], domain[len(domain) - 1] = original[index]
-
-    fix(order, values)
-    try:
-        while spent < budget and not _close_enough(value, bound(), params.relative_gap) and not (stop is not None and stop.is_set()):
-            choices = tiers[tier]
-            free = sorted(choices[int(rng.integers(len(choices)))])
-            release(free)
-            _hint_all(built.model, values)
-            sub = _lns_solver(params, min(step, budget - spent), workers)
-            outcome = sub.solve(built.model)
-            tier = min(tier + 1, len(tiers) - 1) if outcome == cp_model.OPTIMAL else max(tier - 1, 0)
-            spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
-            if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE) and sub.objective_value >= value:
-                improved = sub.objective_value > value
-                values = _solution_values(sub)
-                value = int(round(sub.objective_value))
-                if improved:
-                    report(float(value), values)
-            fix(free, values)
-    finally:
-        release(order)
+    sub_model = _SubModel(built.model, incidence, np.fromiter(primary, dtype=np.int64), values)
+    arrays = [[np.fromiter(sorted(n), dtype=np.int64) for n in tier_sets] for tier_sets in tiers]
+    while spent < budget and not _close_enough(value, bound(), params.relative_gap) and not (stop is not None and stop.is_set()):
+        choices = arrays[tier]
+        sub_model.prepare(choices[int(rng.integers(len(choices)))], values)
+        sub = _lns_solver(params, min(step, budget - spent), workers)
+        outcome = sub.solve(sub_model.sub)
+        solved = solved + 1 if outcome == cp_model.OPTIMAL else 0
+        if solved >= _LNS_PROMOTE_AFTER:
+            tier, solved = min(tier + 1, len(tiers) - 1), 0
+        elif not solved:
+            tier = max(tier - 1, 0)
+        spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
+        if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE) and sub.objective_value >= value:
+            improved = sub.objective_value > value
+            values = sub_model.merge(sub, values)
+            value = int(round(sub.objective_value))
+            if improved:
+                report(float(value), values)
+        sub_model.close(values)
     return values, value
 
 
@@ -511,10 +635,17 @@ def solve(
         lp_wanted = params.lp_bound and constraints <= _LP_MAX_CONSTRAINTS_DETERMINISTIC
     else:
         lp_wanted = params.lp_bound and (constraints <= _LP_MAX_CONSTRAINTS or params.time_limit >= _LP_LONG_RUN)
-    lp_job = LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic) if lp_wanted else None
+    # One pass over the model gives the LP its rows and the neighbourhood search its incidence.
+    relaxed, incidence = read_model(structure.model)
+    lp_job = LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic, lp=relaxed) if lp_wanted else None
     if lp_job is not None:
         lp_job.wait_read()
-    hint = _complete_hint(structure.model, _structure_primary(data, structure, greedy), min(30.0, max(1.0, params.time_limit / 4)), params.deterministic)
+    primary_hint = _structure_primary(data, structure, greedy)
+    hint_seconds = min(30.0, max(1.0, params.time_limit / 4))
+    hint = _complete_structure_hint(structure, incidence, relaxed, primary_hint, hint_seconds, params.deterministic)
+    del relaxed  # the LP job holds it as long as it needs it
+    if hint is None:  # pragma: no cover - the greedy schedule obeys the model
+        hint = _complete_hint(structure.model, primary_hint, hint_seconds, params.deterministic)
     if hint is not None:
         _hint_all(structure.model, hint)
     else:  # pragma: no cover - the greedy schedule always obeys the model
@@ -598,7 +729,7 @@ def solve(
 
         budget = stage1_limit * (1 - full_share) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
         bound_now = (lambda: best_bound) if params.deterministic else fold_lp
-        stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report)
+        stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report, incidence)
         if lns_value > coverage_value:
             solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
             coverage_value = weighted_delivered(data, solution)

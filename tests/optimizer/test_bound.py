@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import itertools
+import time
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +13,16 @@ import pytest
 from ortools.sat.python import cp_model
 
 from models.io import load_scenario
-from optimizer.bound import LpBoundJob, dual_bound, lp_bound, relaxation
+from optimizer.bound import (
+    LinearRelaxation,
+    LpBoundJob,
+    dual_bound,
+    lp_bound,
+    relaxation,
+    satisfies,
+)
 from optimizer.data import build_problem_data
+from optimizer.lp_worker import read_relaxation, write_relaxation
 from optimizer.model import build_structure_model
 from optimizer.result import SolveParams
 from optimizer.solve import solve
@@ -114,3 +125,38 @@ def test_solve_reports_the_lp_bound_and_it_holds() -> None:
     assert any(message.startswith("LP bound") for message in result.messages)
     # The relaxation's value is 1,010.4 (GLOP and PDLP agree); CP-SAT alone stays above 1,017 here.
     assert result.objective <= result.best_bound <= 1010
+
+
+def test_the_worker_reads_back_exactly_what_was_written() -> None:
+    lp = relaxation(_coverage_model("demo.yaml"))
+    stream = io.BytesIO()
+    settings = {"seconds": 5.0, "deterministic": True, "iterations": 100, "tolerances": [1e-3]}
+    write_relaxation(stream, lp, settings)
+    stream.seek(0)
+    back, read_settings = read_relaxation(stream)
+    assert read_settings == settings
+    for field in dataclasses.fields(LinearRelaxation):
+        assert np.array_equal(getattr(back, field.name), getattr(lp, field.name)), field.name
+
+
+def test_cancel_ends_the_worker_process() -> None:
+    job = LpBoundJob(_coverage_model("harbor-week.yaml"), 120.0)
+    deadline = time.monotonic() + 30
+    while job._process is None and time.monotonic() < deadline:  # the thread starts it
+        time.sleep(0.01)
+    process = job._process
+    assert process is not None
+    job.cancel()
+    assert process.wait(timeout=30) is not None  # killed, not left to run its 120 s
+    job.result(wait=True)
+
+
+def test_a_schedule_satisfies_the_relaxation_and_a_broken_one_does_not() -> None:
+    model = cp_model.CpModel()
+    x, y = model.new_bool_var("x"), model.new_bool_var("y")
+    model.add(x + y <= 1)
+    model.maximize(x + y)
+    lp = relaxation(model)
+    assert satisfies(lp, np.array([1.0, 0.0]))
+    assert not satisfies(lp, np.array([1.0, 1.0]))
+    assert not satisfies(lp, np.array([2.0, 0.0]))  # outside the box

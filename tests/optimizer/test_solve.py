@@ -6,6 +6,7 @@ import importlib
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from builders import (
     SCENARIOS,
@@ -19,12 +20,14 @@ from builders import (
     therapist,
     unmet_of,
 )
+from ortools.sat.python import cp_model
 
 from models.io import load_scenario, schedule_text
 from models.scenario import Scenario
+from optimizer.bound import read_model
 from optimizer.data import build_problem_data
 from optimizer.greedy import best_greedy_solution, greedy_schedule, weighted_delivered
-from optimizer.model import build_structure_model
+from optimizer.model import BuiltModel, build_structure_model
 from optimizer.result import Progress, SolveParams
 from optimizer.solve import solve
 
@@ -249,8 +252,8 @@ def test_fine_tier_partitions_each_half_day_by_group_type_and_appointment_kind(m
 
 
 def test_neighbourhood_search_leaves_the_model_as_it_found_it() -> None:
-    # Decisions stay fixed between iterations and only neighbourhoods are freed, so every
-    # domain must be restored at the end: stage 2 solves the same model next.
+    # Each neighbourhood is solved in a sub-model of its own: stage 2 solves the same
+    # model next, so not one domain of it may change.
     data = build_problem_data(load_scenario(SCENARIOS / "demo.yaml").scenario)
     built = build_structure_model(data)
     built.model.maximize(built.levels["coverage"])
@@ -262,3 +265,64 @@ def test_neighbourhood_search_leaves_the_model_as_it_found_it() -> None:
     values, value = solve_module._lns(built, data, hint, start, lambda: float("inf"), SolveParams(workers=1), 2.0, 1, None, lambda *_: None)
     assert value >= start and len(values) == len(hint)
     assert [list(var.domain) for var in built.model.proto.variables] == before
+
+
+def _feasible_in_full(model: cp_model.CpModel, values: list[int]) -> bool:
+    """Whether every variable fixed at ``values`` satisfies the whole model."""
+    copy = model.clone()
+    for index, value in enumerate(values):
+        domain = copy.proto.variables[index].domain
+        domain[0] = domain[len(domain) - 1] = value
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    return solver.solve(copy) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+
+def test_hint_by_parts_completes_the_greedy_schedule_without_copying_the_model() -> None:
+    data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
+    built = build_structure_model(data)
+    built.model.maximize(built.levels["coverage"])
+    relaxed, incidence = read_model(built.model)
+    primary = solve_module._structure_primary(data, built, best_greedy_solution(data))
+    hint = solve_module._complete_structure_hint(built, incidence, relaxed, primary, 5.0, False)
+    assert hint is not None
+    assert all(hint[index] == value for index, value in primary.items())  # the decisions kept
+    assert _feasible_in_full(built.model, hint)
+    # Decisions that break a row are refused, not completed.
+    some_attend = next(var for k in data.candidates for _, var in built.variables.attend[k.index])  # type: ignore[union-attr]
+    broken = dict(primary) | {some_attend.index: 1}
+    opened = [var.index for k in data.candidates for var in built.variables.open[k.index]]  # type: ignore[union-attr]
+    broken |= {index: 0 for index in opened}  # every session closed, yet someone attends
+    assert solve_module._complete_structure_hint(built, incidence, relaxed, broken, 5.0, False) is None
+
+
+def test_a_sub_model_scores_the_whole_schedule_and_its_solution_is_whole() -> None:
+    data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
+    built = build_structure_model(data)
+    built.model.maximize(built.levels["coverage"])
+    relaxed, incidence = read_model(built.model)
+    greedy = best_greedy_solution(data)
+    hint = solve_module._complete_structure_hint(built, incidence, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
+    assert hint is not None
+    primary, tiers = solve_module._neighbourhoods(data, built)
+    sub_model = solve_module._SubModel(built.model, incidence, np.fromiter(primary, dtype=np.int64), hint)
+    values, value = hint, weighted_delivered(data, greedy)
+    for neighbourhood in tiers[1][:4]:  # days and group types
+        sub_model.prepare(np.fromiter(sorted(neighbourhood), dtype=np.int64), values)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.max_time_in_seconds = 5.0
+        assert solver.solve(sub_model.sub) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        assert solver.objective_value >= value  # the hint is a solution of the sub-model
+        values = sub_model.merge(solver, values)
+        sub_model.close(values)
+        value = int(round(solver.objective_value))
+        # The sub-model's objective is the whole schedule's coverage.
+        assert value == sum(coefficient * values[var.index] for var, coefficient in _coverage_terms(built))
+    assert _feasible_in_full(built.model, values)
+
+
+def _coverage_terms(built: BuiltModel) -> list[tuple[cp_model.IntVar, int]]:
+    proto = built.model.proto.objective
+    # Maximized: CP-SAT stores the negated objective with a scaling factor of -1.
+    return [(built.model.get_int_var_from_proto_index(var), int(-coeff)) for var, coeff in zip(proto.vars, proto.coeffs, strict=True)]

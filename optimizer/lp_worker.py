@@ -1,0 +1,73 @@
+"""The LP bound's worker process: ``python -m optimizer.lp_worker`` (see :class:`optimizer.bound.LpBoundJob`).
+
+Reads a linear relaxation from stdin (the arrays of :class:`optimizer.bound.LinearRelaxation`
+in field order, after the settings: see :func:`read_relaxation`) and writes one JSON
+line per bound it proves to stdout. PDLP holds Python's GIL while it runs, so it runs
+here, beside the search and not inside it: the solve's own process stays responsive,
+the LP's memory is returned when the worker ends, and cancelling is killing the worker.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, fields
+from typing import IO, Any
+
+import numpy as np
+
+from optimizer.bound import LinearRelaxation, LpBound, pdlp_bound
+
+
+def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+    chunks = []
+    while size > 0:
+        chunk = stream.read(size)
+        if not chunk:
+            raise EOFError("the relaxation ended early")
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_relaxation(stream: IO[bytes]) -> tuple[LinearRelaxation, dict[str, Any]]:
+    """The settings (a JSON line), then each array: a JSON line (dtype, shape) and its bytes."""
+    settings = json.loads(stream.readline())
+    arrays: dict[str, Any] = {}
+    for field in fields(LinearRelaxation):
+        meta = json.loads(stream.readline())
+        dtype = np.dtype(meta["dtype"])
+        count = int(np.prod(meta["shape"], dtype=np.int64))
+        arrays[field.name] = np.frombuffer(_read_exactly(stream, count * dtype.itemsize), dtype=dtype).reshape(tuple(meta["shape"]))
+    arrays["offset"] = float(arrays["offset"].reshape(-1)[0])
+    return LinearRelaxation(**arrays), settings
+
+
+def write_relaxation(stream: IO[bytes], lp: LinearRelaxation, settings: dict[str, Any]) -> None:
+    stream.write((json.dumps(settings) + "\n").encode())
+    for field in fields(LinearRelaxation):
+        array = np.ascontiguousarray(getattr(lp, field.name))
+        stream.write((json.dumps({"dtype": array.dtype.str, "shape": list(array.shape)}) + "\n").encode())
+        stream.write(array.tobytes())
+
+
+def main() -> int:
+    lp, settings = read_relaxation(sys.stdin.buffer)
+
+    def emit(found: LpBound) -> None:
+        sys.stdout.write(json.dumps(asdict(found)) + "\n")
+        sys.stdout.flush()
+
+    pdlp_bound(
+        lp,
+        float(settings["seconds"]),
+        deterministic=bool(settings["deterministic"]),
+        iterations=int(settings["iterations"]),
+        tolerances=tuple(float(t) for t in settings["tolerances"]),
+        on_bound=emit,
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - run as a process by LpBoundJob
+    sys.exit(main())
