@@ -18,6 +18,7 @@ weaker. Rows with an enforcement literal are left out (a relaxation stays a rela
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -397,10 +398,8 @@ class LpBoundJob:
             self._cancelled = True
             if self._process is not None and self._process.poll() is None:
                 self._process.kill()
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # a killed process ends
                     self._process.wait(timeout=10)  # reaped now: its resources are accounted and gone
-                except subprocess.TimeoutExpired:  # pragma: no cover - a killed process ends
-                    pass
 
 
 __all__ = ["Incidence", "LinearRelaxation", "LpBound", "LpBoundJob", "dual_bound", "gather_ranges", "lp_bound", "pdlp_bound", "read_model", "relaxation", "satisfies"]

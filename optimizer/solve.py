@@ -185,6 +185,17 @@ def _solution_values(solver: cp_model.CpSolver) -> list[int]:
     return [int(value) for value in solver.response_proto.solution]
 
 
+def _hint_solver(seconds: float, deterministic: bool) -> cp_model.CpSolver:
+    """One worker, at least half a second (deterministic time in deterministic mode)."""
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    if deterministic:
+        solver.parameters.max_deterministic_time = max(0.5, seconds)
+    else:
+        solver.parameters.max_time_in_seconds = max(0.5, seconds)
+    return solver
+
+
 def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: float, deterministic: bool = False) -> list[int] | None:
     """Values of *every* variable extending ``primary`` (var index -> value), or None.
 
@@ -198,12 +209,7 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
     copy.clear_objective()
     for index, value in primary.items():
         copy.add(copy.get_int_var_from_proto_index(index) == value)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    if deterministic:
-        solver.parameters.max_deterministic_time = max(0.5, seconds)
-    else:
-        solver.parameters.max_time_in_seconds = max(0.5, seconds)
+    solver = _hint_solver(seconds, deterministic)
     status = solver.solve(copy)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
@@ -226,12 +232,7 @@ def _complete_structure_hint(
     sub_model = _SubModel(built.model, incidence, decisions, values.tolist())
     auxiliary = np.setdiff1d(np.arange(len(values)), decisions, assume_unique=True)
     sub_model.free_exactly(auxiliary)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    if deterministic:
-        solver.parameters.max_deterministic_time = max(0.5, seconds)
-    else:
-        solver.parameters.max_time_in_seconds = max(0.5, seconds)
+    solver = _hint_solver(seconds, deterministic)
     if solver.solve(sub_model.sub) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     completed = sub_model.merge(solver, values.tolist())
