@@ -350,7 +350,10 @@ class LpBoundJob:
         self._result: LpBound | None = None
         # Held here only until the worker has it (a thread's arguments would live as long as the thread).
         self._lp: LinearRelaxation | None = lp if lp is not None else relaxation(model)
-        settings = {"seconds": seconds, "deterministic": deterministic, "iterations": iterations, "tolerances": list(tolerances)}
+        settings = {
+            "seconds": seconds, "deterministic": deterministic, "iterations": iterations, "tolerances": list(tolerances),
+            "parent": os.getpid(),
+        }
         self._thread = threading.Thread(target=self._run, args=(settings,), daemon=True, name="lp-bound")
         self._thread.start()
 

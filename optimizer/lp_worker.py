@@ -9,7 +9,10 @@ the LP's memory is returned when the worker ends, and cancelling is killing the 
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
+import signal
 import sys
 from dataclasses import asdict, fields
 from typing import IO, Any
@@ -51,8 +54,27 @@ def write_relaxation(stream: IO[bytes], lp: LinearRelaxation, settings: dict[str
         stream.write(array.tobytes())
 
 
+def _end_with_parent(parent: int) -> None:
+    """On Linux, be killed when the solve's process ends, however it ends.
+
+    A stopped or killed job (the service kills its solver process) must not leave its LP
+    running for the rest of the time limit; PDLP holds the GIL, so no thread here could
+    watch for it.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # pragma: no cover - every Linux libc has prctl
+        return
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        sys.exit(0)
+
+
 def main() -> int:
     lp, settings = read_relaxation(sys.stdin.buffer)
+    if "parent" in settings:
+        _end_with_parent(int(settings["parent"]))
 
     def emit(found: LpBound) -> None:
         sys.stdout.write(json.dumps(asdict(found)) + "\n")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import itertools
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -160,3 +162,44 @@ def test_a_schedule_satisfies_the_relaxation_and_a_broken_one_does_not() -> None
     assert satisfies(lp, np.array([1.0, 0.0]))
     assert not satisfies(lp, np.array([1.0, 1.0]))
     assert not satisfies(lp, np.array([2.0, 0.0]))  # outside the box
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_worker_ends_with_the_process_that_started_it(tmp_path: Path) -> None:
+    # A solver process killed by the service must not leave its LP running for minutes.
+    script = tmp_path / "owner.py"
+    script.write_text(
+        "import sys, time\n"
+        "from models.io import load_scenario\n"
+        "from optimizer.bound import LpBoundJob\n"
+        "from optimizer.data import build_problem_data\n"
+        "from optimizer.model import build_structure_model\n"
+        f"built = build_structure_model(build_problem_data(load_scenario({str(SCENARIOS / 'harbor-week.yaml')!r}).scenario))\n"
+        "built.model.maximize(built.levels['coverage'])\n"
+        "job = LpBoundJob(built.model, 600.0, deterministic=True, iterations=10**9, tolerances=(1e-15,))\n"
+        "while job._process is None:\n"
+        "    time.sleep(0.01)\n"
+        "time.sleep(3)  # the relaxation is sent by then: the worker is solving\n"
+        "print(job._process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert owner.stdout is not None
+        worker = int(owner.stdout.readline())
+        owner.kill()
+        owner.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(worker)
+    finally:
+        owner.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status  # a zombie has ended
