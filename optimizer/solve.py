@@ -519,6 +519,8 @@ def _lns(
     seeded neighbourhood order. Each sub-problem is a model of its own (:class:`_SubModel`):
     ``built`` is left as it was.
     """
+    if budget <= 0:
+        return values, value
     primary, tiers = _neighbourhoods(data, built)
     if not tiers:
         return values, value
@@ -637,15 +639,22 @@ def solve(
     else:
         lp_wanted = params.lp_bound and (constraints <= _LP_MAX_CONSTRAINTS or params.time_limit >= _LP_LONG_RUN)
     # One pass over the model gives the LP its rows and the neighbourhood search its incidence.
-    relaxed, incidence = read_model(structure.model)
+    # Skipped when neither can run: a short limit already spent on building (XL at 10 s,
+    # where the pass alone takes 14 s).
+    relaxed: LinearRelaxation | None = None
+    incidence: Incidence | None = None
+    if lp_wanted or clock.has_time():
+        relaxed, incidence = read_model(structure.model)
     lp_job = LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic, lp=relaxed) if lp_wanted else None
     if lp_job is not None:
         lp_job.wait_read()
     primary_hint = _structure_primary(data, structure, greedy)
     hint_seconds = min(30.0, max(1.0, params.time_limit / 4))
-    hint = _complete_structure_hint(structure, incidence, relaxed, primary_hint, hint_seconds, params.deterministic)
+    hint = None
+    if incidence is not None and relaxed is not None:
+        hint = _complete_structure_hint(structure, incidence, relaxed, primary_hint, hint_seconds, params.deterministic)
     del relaxed  # the LP job holds it as long as it needs it
-    if hint is None:  # pragma: no cover - the greedy schedule obeys the model
+    if hint is None:  # no pass over the model (or, never seen, decisions breaking a row): solve a copy
         hint = _complete_hint(structure.model, primary_hint, hint_seconds, params.deterministic)
     if hint is not None:
         _hint_all(structure.model, hint)
