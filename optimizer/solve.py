@@ -449,14 +449,7 @@ class _SubModel:
         # Day indicators, shortfalls and cap flags beside the freed decisions move with them.
         near = incidence.constraints_of(neighbourhood)
         free = np.union1d(neighbourhood, np.unique(gather_ranges(self.aux_ptr, self.aux_vars, near)))
-        variables, original = self.sub.proto.variables, self.proto.variables
-        for index in free.tolist():
-            domain, source = variables[index].domain, original[index].domain
-            domain[0], domain[len(domain) - 1] = source[0], source[len(source) - 1]
-        self.free = free
-        self.sub.proto.constraints.clear()
-        for index in incidence.constraints_of(free).tolist():
-            self.sub.proto.constraints.append(self.proto.constraints[index])
+        self.free_exactly(free)
         # The objective: the free terms; every other term is a constant at its value.
         current = np.asarray(values, dtype=np.int64)
         literal = current[self.objective_positive]
@@ -475,7 +468,7 @@ class _SubModel:
         hint.values.extend(current[free].tolist())
 
     def free_exactly(self, free: np.ndarray) -> None:
-        """Free ``free`` alone (no neighbours), with the constraints that read it; no hint."""
+        """Free ``free`` alone (no neighbours), with the constraints that read it; no hint yet."""
         variables, original = self.sub.proto.variables, self.proto.variables
         for index in free.tolist():
             domain, source = variables[index].domain, original[index].domain
@@ -514,7 +507,8 @@ def _lns(
     """Large-neighbourhood search on stage 1: free a neighbourhood, fix the rest, re-solve.
 
     Moves that keep the value are accepted too (walking plateaus). The neighbourhood size
-    adapts: a sub-problem solved to optimality moves up a tier, one cut short moves down.
+    adapts: ``_LNS_PROMOTE_AFTER`` sub-problems solved to optimality in a row move up a
+    tier, one cut short moves down.
     Deterministic mode counts CP-SAT's deterministic time instead of the wall clock, with a
     seeded neighbourhood order. Each sub-problem is a model of its own (:class:`_SubModel`):
     ``built`` is left as it was.
