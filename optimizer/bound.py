@@ -109,7 +109,7 @@ def read_model(model: cp_model.CpModel) -> tuple[LinearRelaxation, Incidence]:
 
     Linear rows and clauses (``bool_or``, ``at_most_one``, ``exactly_one``) without enforcement
     enter the relaxation; everything else is dropped, which can only loosen it. At 2,000
-    participants the pass reads 640k constraints in about 8 s, so the LP bound and the
+    participants the pass reads 640k constraints in about 14 s, so the LP bound and the
     neighbourhood search share it.
     """
     proto = model.proto
@@ -304,32 +304,13 @@ def pdlp_bound(
     return best
 
 
-def lp_bound(
-    model: cp_model.CpModel,
-    seconds: float,
-    *,
-    deterministic: bool = False,
-    iterations: int = 50000,
-    tolerances: tuple[float, ...] = (1e-3, 1e-4),
-    on_bound: Callable[[LpBound], None] | None = None,
-) -> LpBound | None:
-    """Solve the relaxation of ``model`` (objective maximized) and prove a bound, in this process.
-
-    Returns None when PDLP stopped before it had multipliers to give.
-    """
-    return pdlp_bound(
-        relaxation(model), seconds, deterministic=deterministic, iterations=iterations, tolerances=tolerances, on_bound=on_bound
-    )
-
-
 class LpBoundJob:
     """:func:`pdlp_bound` in a worker process (``optimizer.lp_worker``), beside the search.
 
-    The relaxation is read in the caller's thread (or given as ``lp``), then sent to the
-    worker by a thread of this job, which reads back each bound the worker proves.
-    ``wait_read()`` before changing the model (kept for callers; the model is read by the
-    time the job exists); ``result(wait)`` for the bound (None while running or when none
-    came); ``cancel()`` ends the worker, so a solve that ends early does not leave it
+    The relaxation is read in the caller's thread (or given as ``lp``), so the caller may
+    change the model once the job exists; a thread of this job sends it to the worker and
+    reads back each bound the worker proves. ``result(wait)`` for the bound (None while
+    running or when none came); ``cancel()`` ends the worker, so a solve that ends early does not leave it
     burning a core, and its memory is returned at once.
     """
 
@@ -387,9 +368,6 @@ class LpBoundJob:
         finally:
             self._done.set()
 
-    def wait_read(self) -> None:
-        """The model has been read when the job exists; kept so callers need not know."""
-
     def result(self, wait: bool = False) -> LpBound | None:
         """The best bound so far (a loose-tolerance one may come before the tight one)."""
         if wait:
@@ -405,4 +383,4 @@ class LpBoundJob:
                     self._process.wait(timeout=10)  # reaped now: its resources are accounted and gone
 
 
-__all__ = ["Incidence", "LinearRelaxation", "LpBound", "LpBoundJob", "dual_bound", "gather_ranges", "lp_bound", "pdlp_bound", "read_model", "relaxation", "satisfies"]
+__all__ = ["Incidence", "LinearRelaxation", "LpBound", "LpBoundJob", "dual_bound", "gather_ranges", "pdlp_bound", "read_model", "relaxation", "satisfies"]

@@ -625,8 +625,8 @@ def solve(
 
     coverage = structure.levels["coverage"]
     structure.model.maximize(coverage)
-    # The LP bound runs beside the search (docs/model.md, "The bound"); it reads the model
-    # before the hint is set and before the LNS changes domains.
+    # The LP bound runs beside the search in a worker process (docs/model.md, "Bound and
+    # gap"), from the relaxation read here before the hint is set.
     constraints = len(structure.model.proto.constraints)
     if params.deterministic:
         lp_wanted = params.lp_bound and constraints <= _LP_MAX_CONSTRAINTS_DETERMINISTIC
@@ -640,8 +640,6 @@ def solve(
     if lp_wanted or clock.has_time():
         relaxed, incidence = read_model(structure.model)
     lp_job = LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic, lp=relaxed) if lp_wanted else None
-    if lp_job is not None:
-        lp_job.wait_read()
     primary_hint = _structure_primary(data, structure, greedy)
     hint_seconds = min(30.0, max(1.0, params.time_limit / 4))
     hint = None

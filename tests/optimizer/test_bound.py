@@ -19,7 +19,7 @@ from optimizer.bound import (
     LinearRelaxation,
     LpBoundJob,
     dual_bound,
-    lp_bound,
+    pdlp_bound,
     relaxation,
     satisfies,
 )
@@ -44,7 +44,7 @@ def _odd_cycle() -> cp_model.CpModel:
 
 
 def test_odd_cycle_bound_is_the_lp_value_floored() -> None:
-    found = lp_bound(_odd_cycle(), 10.0)
+    found = pdlp_bound(relaxation(_odd_cycle()), 10.0)
     assert found is not None
     assert found.lp_value == pytest.approx(1.5, abs=1e-3)
     assert found.bound == 1  # integral objective: floor(1.5)
@@ -57,7 +57,7 @@ def test_negated_literals_and_offsets_enter_the_relaxation() -> None:
     x, y = model.new_bool_var("x"), model.new_bool_var("y")
     model.add_bool_or([x.Not(), y.Not()])
     model.maximize(x + y + 3)
-    found = lp_bound(model, 10.0)
+    found = pdlp_bound(relaxation(model), 10.0)
     assert found is not None
     assert found.bound == 4
 
@@ -68,7 +68,7 @@ def test_enforced_rows_are_dropped_which_only_loosens() -> None:
     x, y, b = (model.new_bool_var(name) for name in "xyb")
     model.add(x + y <= 1).only_enforce_if(b)
     model.maximize(x + y)
-    found = lp_bound(model, 10.0)
+    found = pdlp_bound(relaxation(model), 10.0)
     assert found is not None and found.bound == 2
 
 
@@ -105,7 +105,6 @@ def _coverage_model(name: str) -> cp_model.CpModel:
 
 def test_lp_job_on_demo_never_cuts_off_the_proven_optimum() -> None:
     job = LpBoundJob(_coverage_model("demo.yaml"), 30.0)
-    job.wait_read()
     found = job.result(wait=True)
     assert found is not None and found.status == "optimal"
     assert found.bound >= 144  # demo's proven optimum: the bound never cuts it off
@@ -115,7 +114,6 @@ def test_cancel_before_pdlp_starts_gives_no_bound() -> None:
     # Cancelled right after the model is read: PDLP is either never started or interrupted,
     # and an interrupted PDLP has no multipliers to give.
     job = LpBoundJob(_coverage_model("harbor-week.yaml"), 120.0)
-    job.wait_read()
     job.cancel()
     assert job.result(wait=True) is None
 
