@@ -21,10 +21,11 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from importlib.metadata import version as _package_version
 
 import numpy as np
-from ortools.sat.python import cp_model
+from ortools.sat.python import cp_model, cp_model_helper
 
 from models.scenario import Scenario
 from models.schedule import Schedule
@@ -180,6 +181,14 @@ def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:
     hint.values.extend(values[:count])
 
 
+def _value_at(expr: cp_model.LinearExprT, values: list[int]) -> int:
+    """A linear expression's value with every variable at ``values`` (index -> value)."""
+    if not isinstance(expr, cp_model.LinearExpr):  # a constant
+        return int(expr)
+    flat = cp_model_helper.FlatIntExpr(expr)
+    return int(flat.offset) + sum(int(c) * values[var.index] for var, c in zip(flat.vars, flat.coeffs, strict=True))
+
+
 def _solution_values(solver: cp_model.CpSolver) -> list[int]:
     """Every variable's value in the solver's solution (from the response, not var by var)."""
     return [int(value) for value in solver.response_proto.solution]
@@ -218,13 +227,15 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
 
 def _complete_structure_hint(
     built: BuiltModel, incidence: Incidence, relaxed: LinearRelaxation, primary: dict[int, int], seconds: float, deterministic: bool
-) -> list[int] | None:
+) -> tuple[list[int] | None, _SubModel]:
     """:func:`_complete_hint` for the structure model without copying it: the decisions held,
     only the constraints that read an auxiliary variable (day indicators, shortfalls, cap
     flags) are solved; the others are checked against the relaxation's rows afterwards.
 
     At 2,000 participants the copy of :func:`_complete_hint` cost about 800 MB and seconds.
-    Returns None when the decisions break a row (the caller then falls back).
+    Returns the completed values, or None when the decisions break a row (the caller then
+    falls back), and the sub-model, every variable held at the completed values: the
+    neighbourhood search goes on with it.
     """
     decisions = np.fromiter(primary, dtype=np.int64)
     values = np.asarray([variable.domain[0] for variable in built.model.proto.variables], dtype=np.int64)
@@ -234,10 +245,12 @@ def _complete_structure_hint(
     sub_model.free_exactly(auxiliary)
     solver = _hint_solver(seconds, deterministic)
     if solver.solve(sub_model.sub) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return None
+        sub_model.close(values.tolist())
+        return None, sub_model
     completed = sub_model.merge(solver, values.tolist())
+    sub_model.close(completed)
     # The copied constraints hold by the solve; every other one must hold at the decisions.
-    return completed if satisfies(relaxed, np.asarray(completed, dtype=float)) else None
+    return (completed if satisfies(relaxed, np.asarray(completed, dtype=float)) else None), sub_model
 
 
 def _structure_primary(data: ProblemData, built: BuiltModel, solution: Solution) -> dict[int, int]:
@@ -428,13 +441,33 @@ class _SubModel:
         self.sub.proto.copy_from(self.proto)
         self.sub.proto.constraints.clear()
         self.sub.proto.clear_solution_hint()
-        objective = self.proto.objective
-        self.objective_vars = np.array(list(objective.vars), dtype=np.int64)
-        self.objective_positive = np.where(self.objective_vars >= 0, self.objective_vars, -self.objective_vars - 1)
-        self.objective_coeffs = np.array(list(objective.coeffs), dtype=np.int64)
-        self.objective_offset = float(objective.offset)
+        self.floor: tuple[np.ndarray, np.ndarray, float] | None = None
+        self.use_objective()
         self.free: np.ndarray = np.zeros(0, dtype=np.int64)
         self.hold(range(len(self.proto.variables)), values)
+
+    def use_objective(self) -> None:
+        """Take the whole model's objective as it is now (each stage sets its own)."""
+        objective = self.proto.objective
+        self.sub.proto.objective.copy_from(objective)
+        # CP-SAT minimizes sum(coeffs * vars) + offset; a maximized objective is stored negated
+        # with a scaling factor of -1. The Python API writes positive variable indices only.
+        self.objective_vars = np.array(list(objective.vars), dtype=np.int64)
+        assert (self.objective_vars >= 0).all()
+        self.objective_coeffs = np.array(list(objective.coeffs), dtype=np.int64)
+        self.objective_offset = float(objective.offset)
+        self.maximize = objective.scaling_factor < 0
+
+    def hold_objective(self, value: float) -> None:
+        """From now on every sub-model keeps the current objective at ``value`` or better
+        (a level held while the next one is searched)."""
+        limit = -value if self.maximize else value  # in the minimized form
+        self.floor = (self.objective_vars.copy(), self.objective_coeffs.copy(), limit - self.objective_offset)
+
+    def evaluate(self, values: list[int]) -> float:
+        """The current objective's value (as the user sees it) at ``values``."""
+        inner = float(self.objective_coeffs @ np.asarray(values, dtype=np.int64)[self.objective_vars]) + self.objective_offset
+        return -inner if self.maximize else inner
 
     def hold(self, indices: Iterable[int], values: list[int]) -> None:
         """Fix ``indices`` at ``values`` in the sub-model."""
@@ -452,15 +485,22 @@ class _SubModel:
         self.free_exactly(free)
         # The objective: the free terms; every other term is a constant at its value.
         current = np.asarray(values, dtype=np.int64)
-        literal = current[self.objective_positive]
-        literal = np.where(self.objective_vars >= 0, literal, 1 - literal)
-        is_free = np.isin(self.objective_positive, free)
+        is_free = np.isin(self.objective_vars, free)
         objective = self.sub.proto.objective
         objective.vars.clear()
         objective.coeffs.clear()
         objective.vars.extend(self.objective_vars[is_free].tolist())
         objective.coeffs.extend(self.objective_coeffs[is_free].tolist())
-        objective.offset = self.objective_offset + float(self.objective_coeffs[~is_free] @ literal[~is_free])
+        objective.offset = self.objective_offset + float(self.objective_coeffs[~is_free] @ current[self.objective_vars[~is_free]])
+        if self.floor is not None:
+            # The level held: its free terms may not lose what the fixed ones do not give.
+            floor_vars, floor_coeffs, limit = self.floor
+            floor_free = np.isin(floor_vars, free)
+            row = self.sub.proto.constraints.add().linear
+            row.vars.extend(floor_vars[floor_free].tolist())
+            row.coeffs.extend(floor_coeffs[floor_free].tolist())
+            fixed_part = int(floor_coeffs[~floor_free] @ current[floor_vars[~floor_free]])
+            row.domain.extend([cp_model.INT_MIN, math.floor(limit - fixed_part + 1e-9)])
         hint = self.sub.proto.solution_hint
         hint.vars.clear()
         hint.values.clear()
@@ -503,32 +543,44 @@ def _lns(
     stop: StopFlag | None,
     report: Callable[[float, list[int]], None],
     incidence: Incidence | None = None,
+    sub_model: _SubModel | None = None,
 ) -> tuple[list[int], int]:
-    """Large-neighbourhood search on stage 1: free a neighbourhood, fix the rest, re-solve.
+    """Large-neighbourhood search: free a neighbourhood, fix the rest, re-solve.
 
-    Moves that keep the value are accepted too (walking plateaus). The neighbourhood size
-    adapts: ``_LNS_PROMOTE_AFTER`` sub-problems solved to optimality in a row move up a
-    tier, one cut short moves down.
+    The objective is the model's as it is (stage 1 maximizes coverage; stage 2 at scale
+    minimizes the shortfall below the program minimums with coverage held through
+    :meth:`_SubModel.hold_objective`); it stops at ``bound()`` (within the relative gap when
+    maximizing). Moves that keep the value are accepted too (walking plateaus). The
+    neighbourhood size adapts: ``_LNS_PROMOTE_AFTER`` sub-problems solved to optimality in
+    a row move up a tier, one cut short moves down.
     Deterministic mode counts CP-SAT's deterministic time instead of the wall clock, with a
-    seeded neighbourhood order. Each sub-problem is a model of its own (:class:`_SubModel`):
-    ``built`` is left as it was.
+    seeded neighbourhood order. Each sub-problem is a model of its own (:class:`_SubModel`,
+    made here unless given, every variable held at ``values``): ``built`` is left as it was.
     """
     if budget <= 0:
         return values, value
     primary, tiers = _neighbourhoods(data, built)
     if not tiers:
         return values, value
-    if incidence is None:
-        incidence = read_model(built.model)[1]
+    if sub_model is None:
+        if incidence is None:
+            incidence = read_model(built.model)[1]
+        sub_model = _SubModel(built.model, incidence, np.fromiter(primary, dtype=np.int64), values)
+    maximize = sub_model.maximize
+
+    def finished() -> bool:
+        if maximize:
+            return _close_enough(value, bound(), params.relative_gap)
+        return value <= bound()
+
     tier = min(1, len(tiers) - 1)
     solved = 0  # sub-problems solved to optimality in a row at this tier
     rng = np.random.default_rng(params.seed)
     spent = 0.0
     started = time.perf_counter()
     step = min(5.0, max(0.5, budget / 15))
-    sub_model = _SubModel(built.model, incidence, np.fromiter(primary, dtype=np.int64), values)
     arrays = [[np.fromiter(sorted(n), dtype=np.int64) for n in tier_sets] for tier_sets in tiers]
-    while spent < budget and not _close_enough(value, bound(), params.relative_gap) and not (stop is not None and stop.is_set()):
+    while spent < budget and not finished() and not (stop is not None and stop.is_set()):
         choices = arrays[tier]
         sub_model.prepare(choices[int(rng.integers(len(choices)))], values)
         sub = _lns_solver(params, min(step, budget - spent), workers)
@@ -539,12 +591,14 @@ def _lns(
         elif not solved:
             tier = max(tier - 1, 0)
         spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
-        if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE) and sub.objective_value >= value:
-            improved = sub.objective_value > value
-            values = sub_model.merge(sub, values)
-            value = int(round(sub.objective_value))
-            if improved:
-                report(float(value), values)
+        if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            found = int(round(sub.objective_value))
+            if (found >= value) if maximize else (found <= value):
+                improved = found != value
+                values = sub_model.merge(sub, values)
+                value = found
+                if improved:
+                    report(float(value), values)
         sub_model.close(values)
     return values, value
 
@@ -559,6 +613,265 @@ def _keep_expression(data: ProblemData, built: BuiltModel, reference: KeepRefere
     option_var = {(s, option): var for s in v.appointment for option, var in v.appointment[s]}
     terms += [option_var[key] for key in reference.appointments if key in option_var]
     return sum(terms) if terms else 0
+
+
+class _Context:
+    """What every stage of one solve reads: the problem, the parameters, the clock, the callbacks."""
+
+    def __init__(self, data: ProblemData, fixed: FixedSessions | None, reconciliation: Reconciliation | None,
+                 replan: ReplanRequest | None, params: SolveParams, clock: _Clock, workers: int,
+                 on_progress: ProgressCallback | None, stop: StopFlag | None, messages: list[str], needed: int,
+                 fixed_sessions: int, fixed_delivered: int) -> None:
+        self.data, self.fixed, self.reconciliation, self.replan = data, fixed, reconciliation, replan
+        self.params, self.clock, self.workers, self.on_progress, self.stop = params, clock, workers, on_progress, stop
+        self.messages, self.needed = messages, needed
+        self.fixed_sessions, self.fixed_delivered = fixed_sessions, fixed_delivered
+
+
+class _LpFold:
+    """The LP bound's worker (or None) and the best bound it has sent so far."""
+
+    def __init__(self, job: LpBoundJob | None) -> None:
+        self.job = job
+        self.found: LpBound | None = None
+
+    def take(self, bound: float, wait: bool = False) -> float:
+        """``bound``, lowered to the LP bound once one has come (``wait``: deterministic mode)."""
+        found = self.job.result(wait) if self.job is not None else None
+        if found is not None and (self.found is None or found.bound < self.found.bound):
+            self.found = found
+        return min(bound, float(self.found.bound)) if self.found is not None else bound
+
+
+@dataclass
+class _StructureOutcome:
+    """What stages 1-2b hand on: the schedule so far and what is proven about it."""
+
+    solution: Solution
+    status: SolveStatus
+    best_bound: float
+    coverage_value: int
+    levels: dict[str, float]
+    breakdown: dict[str, float]
+    stopped: bool
+    first_solution: float | None
+    lp: _LpFold
+
+
+def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution) -> _StructureOutcome:
+    """Stages 1, 1b, 2 and 2b, on the structure model: coverage, then the program minimums.
+
+    Everything that reads the structure model lives here, so it is all released when this
+    returns, before stage 3 builds the assignment model (XL: about 0.9 GB).
+    """
+    v = structure.variables
+    assert v is not None
+    data, fixed, reconciliation, replan = context.data, context.fixed, context.reconciliation, context.replan
+    params, clock, workers, on_progress, stop = context.params, context.clock, context.workers, context.on_progress, context.stop
+    messages, needed, fixed_sessions, fixed_delivered = context.messages, context.needed, context.fixed_sessions, context.fixed_delivered
+    bound_by_counting = counting_bound(data, fixed)
+    keep = _keep_expression(data, structure, reconciliation.reference) if reconciliation else 0
+
+    coverage = structure.levels["coverage"]
+    structure.model.maximize(coverage)
+    # The LP bound runs beside the search in a worker process (docs/model.md, "Bound and
+    # gap"), from the relaxation read here before the hint is set.
+    constraints = len(structure.model.proto.constraints)
+    if params.deterministic:
+        lp_wanted = params.lp_bound and constraints <= _LP_MAX_CONSTRAINTS_DETERMINISTIC
+    else:
+        lp_wanted = params.lp_bound and (constraints <= _LP_MAX_CONSTRAINTS or params.time_limit >= _LP_LONG_RUN)
+    # One pass over the model gives the LP its rows and the neighbourhood search its incidence.
+    # Skipped when neither can run: a short limit already spent on building (XL at 10 s,
+    # where the pass alone takes 14 s).
+    relaxed: LinearRelaxation | None = None
+    incidence: Incidence | None = None
+    if lp_wanted or clock.has_time():
+        relaxed, incidence = read_model(structure.model)
+    lp = _LpFold(LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic, lp=relaxed) if lp_wanted else None)
+    primary_hint = _structure_primary(data, structure, greedy)
+    hint_seconds = min(30.0, max(1.0, params.time_limit / 4))
+    hint = None
+    # The sub-model the hint is completed in goes on to the neighbourhood search (one copy).
+    sub_model: _SubModel | None = None
+    if incidence is not None and relaxed is not None:
+        hint, sub_model = _complete_structure_hint(structure, incidence, relaxed, primary_hint, hint_seconds, params.deterministic)
+    del relaxed  # the LP job holds it as long as it needs it
+    if hint is None:  # no pass over the model (or, never seen, decisions breaking a row): solve a copy
+        hint = _complete_hint(structure.model, primary_hint, hint_seconds, params.deterministic)
+        if hint is not None and sub_model is not None:
+            sub_model.hold(range(len(hint)), hint)
+    if hint is not None:
+        _hint_all(structure.model, hint)
+    elif not clock.has_time():  # XL at 10 s: the copy gets a few seconds and does not finish
+        messages.append("the time limit was spent building the model: the greedy schedule is returned as it is")
+    else:  # pragma: no cover - the greedy schedule always obeys the model
+        messages.append("the greedy schedule could not be completed into a hint")
+
+    all_x = [var for k in data.candidates for _, var in v.attend[k.index]]
+    all_a = [var for spec in data.appointments for _, var in v.appointment[spec.index]]
+    all_open = [var for k in data.candidates for var in v.open[k.index]]
+
+    def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
+        sessions = sum(callback.value(var) for var in all_open) + sum(callback.value(var) for var in all_a)
+        delivered = sum(callback.value(var) for var in all_x) + sum(callback.value(var) for var in all_a)
+        return int(sessions) + fixed_sessions, int(delivered) + fixed_delivered
+
+    def level_one_stage1(callback: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
+        return float(callback.objective_value), float(min(callback.best_objective_bound, bound_by_counting))
+
+    # ---- stage 1: coverage
+    solution = greedy
+    status = SolveStatus.FEASIBLE
+    best_bound: float = float(bound_by_counting)
+    share = _SHARE_STAGE_1 * (0.8 if reconciliation else 1.0)
+    stage1_limit = (params.time_limit - clock.elapsed()) * share if not params.deterministic else params.time_limit * share
+    # _SHARE_FULL_SOLVE of stage 1 for CP-SAT on the whole model (first improvements, and the
+    # proof on small models), the rest for the large-neighbourhood search, which finds
+    # cohorts much faster (docs/model.md).
+    # Above _FULL_SOLVE_MAX_CONSTRAINTS the whole-model solve is skipped: on XL it ended
+    # UNKNOWN at 60 s and found its first schedule after 75 s of 300, in 4.9 GB.
+    full_solve = constraints <= _FULL_SOLVE_MAX_CONSTRAINTS
+    full_share = _SHARE_FULL_SOLVE if full_solve else 0.0
+    stage1_started = clock.elapsed()
+    coverage_value = weighted_delivered(data, greedy)
+    stage_values: list[int] = hint or []
+    first_solution: float | None = None
+    if full_solve:
+        solver = _solver(params, stage1_limit * full_share, workers)
+        solver.parameters.relative_gap_limit = params.relative_gap
+        reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
+        result_status = _run(solver, structure.model, reporter, stop)
+        first_solution = reporter.first_solution
+        if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)), fixed)
+            if weighted_delivered(data, candidate) >= coverage_value:
+                solution, coverage_value = candidate, weighted_delivered(data, candidate)
+                stage_values = _solution_values(solver)
+            best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
+            if result_status == cp_model.OPTIMAL:
+                status = SolveStatus.OPTIMAL
+                best_bound = float(coverage_value)
+        else:
+            messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
+            if solver.best_objective_bound:
+                best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
+    else:
+        messages.append(f"the model has {constraints:,} constraints: stage 1 skips CP-SAT on the whole model "
+                        "and searches neighbourhoods from the greedy schedule")
+
+    def fold_lp(wait: bool = False) -> float:
+        """Take the LP bound into ``best_bound`` once it has come (deterministic mode waits)."""
+        nonlocal best_bound
+        best_bound = lp.take(best_bound, wait)
+        return best_bound
+
+    fold_lp(wait=params.deterministic)
+    if coverage_value < best_bound and stage_values and not (stop is not None and stop.is_set()):
+        def lns_report(found: float, values: list[int]) -> None:
+            nonlocal first_solution
+            if first_solution is None:
+                first_solution = clock.elapsed()
+            if on_progress is not None:
+                sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
+                delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
+                on_progress(Progress("coverage", round(clock.elapsed(), 3), found, best_bound, _gap(found, best_bound),
+                                     sessions + fixed_sessions, delivered + fixed_delivered, needed))
+
+        budget = stage1_limit * (1 - full_share) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
+        bound_now = (lambda: best_bound) if params.deterministic else fold_lp
+        if sub_model is not None and stage_values is not hint:  # the whole-model solve moved on
+            sub_model.hold(range(len(stage_values)), stage_values)
+        stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report,
+                                       incidence, sub_model)
+        if lns_value > coverage_value:
+            solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
+            coverage_value = weighted_delivered(data, solution)
+    if not params.deterministic:
+        fold_lp()
+    if coverage_value >= best_bound:
+        status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
+    levels: dict[str, float] = {"coverage": float(coverage_value)}
+    breakdown: dict[str, float] = {}
+    stopped = stop is not None and stop.is_set()
+    fixed_bound = best_bound
+
+    def held_level(_cb: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
+        return float(coverage_value), float(fixed_bound)
+
+    def keep_stage(name: str, seconds: float) -> None:
+        """Maximize what is kept of the schedule in force, the levels above held."""
+        nonlocal solution, stage_values, stopped
+        structure.model.maximize(keep)
+        _hint_all(structure.model, stage_values)
+        keep_solver = _solver(params, seconds, workers)
+        keep_status = _run(keep_solver, structure.model, _Reporter(name, clock, on_progress, held_level, counts, needed), stop)
+        if keep_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solution = _structure_solution(data, structure, lambda var: int(keep_solver.value(var)), fixed)
+            stage_values = _solution_values(keep_solver)
+            kept = int(keep_solver.value(keep))
+            levels["kept"] = float(kept)
+            structure.model.add(keep >= kept)
+        stopped = stop is not None and stop.is_set()
+
+    if stage_values and not stopped and not isinstance(coverage, int):
+        # (A plain-int coverage, when nothing can be scheduled, would add a constant variable
+        # and break the full-length hints of the stages below.)
+        structure.model.add(coverage >= coverage_value)
+    # ---- stage 1b (re-planning): keep the schedule in force, just below coverage
+    if reconciliation and replan and replan.mode == "replan" and stage_values and not stopped and clock.has_time():
+        keep_stage("changes", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
+
+    # ---- stage 2: program minimums, coverage held
+    if stage_values and not stopped and clock.has_time() and not full_solve and sub_model is not None and "kept" not in levels:
+        # Above _FULL_SOLVE_MAX_CONSTRAINTS (XL) CP-SAT on the whole model found no schedule in
+        # 70 s and took the process from 2.0 to 2.4 GB: search neighbourhoods instead, in the
+        # stage-1 sub-model, coverage held at its value in every sub-problem.
+        sub_model.hold(sub_model.free.tolist(), stage_values)
+        sub_model.hold_objective(coverage_value)
+        structure.model.minimize(structure.levels["minimums"])
+        sub_model.use_objective()
+        seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
+        start_minimum = int(round(sub_model.evaluate(stage_values)))
+
+        def minimums_report(_found: float, values: list[int]) -> None:
+            if on_progress is not None:
+                sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
+                delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
+                on_progress(Progress("minimums", round(clock.elapsed(), 3), float(coverage_value), float(fixed_bound),
+                                     _gap(coverage_value, fixed_bound), sessions + fixed_sessions, delivered + fixed_delivered, needed))
+
+        stage_values, minimum = _lns(structure, data, stage_values, start_minimum, lambda: 0.0, params, seconds, workers, stop,
+                                     minimums_report, incidence, sub_model)
+        messages.append(f"the model has {constraints:,} constraints: stage 2 searches neighbourhoods too "
+                        f"(below the minimums {start_minimum:,} -> {minimum:,})")
+        if minimum < start_minimum:
+            solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
+        structure.model.add(structure.levels["minimums"] <= minimum)
+        for name, expr in structure.families.items():
+            breakdown[name] = float(_value_at(expr, stage_values))
+        stopped = stop is not None and stop.is_set()
+    elif stage_values and not stopped and clock.has_time():
+        structure.model.minimize(structure.levels["minimums"])
+        _hint_all(structure.model, stage_values)
+        seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
+        solver2 = _solver(params, seconds, workers)
+        status2 = _run(solver2, structure.model, _Reporter("minimums", clock, on_progress, held_level, counts, needed), stop)
+        if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            solution = _structure_solution(data, structure, lambda var: int(solver2.value(var)), fixed)
+            stage_values = _solution_values(solver2)
+            minimum = int(solver2.value(structure.levels["minimums"]))
+            structure.model.add(structure.levels["minimums"] <= minimum)
+            for name, expr in structure.families.items():
+                breakdown[name] = float(solver2.value(expr))
+        stopped = stop is not None and stop.is_set()
+    levels["minimums"] = sum(breakdown.get(name, 0.0) for name in structure.families)
+
+    # ---- stage 2b (rolling to a new week): keep last week's cohorts, first in quality
+    if reconciliation and replan and replan.mode == "roll" and stage_values and not stopped and clock.has_time():
+        keep_stage("continuity", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
+
+    return _StructureOutcome(solution, status, best_bound, coverage_value, levels, breakdown, stopped, first_solution, lp)
 
 
 def solve(
@@ -617,181 +930,18 @@ def solve(
     structure = build_structure_model(data, fixed)
     # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
     build_seconds = clock.elapsed() - greedy_seconds
-    v = structure.variables
-    assert v is not None
     needed = data.needed_sessions()
-    bound_by_counting = counting_bound(data, fixed)
-    keep = _keep_expression(data, structure, reconciliation.reference) if reconciliation else 0
-
-    coverage = structure.levels["coverage"]
-    structure.model.maximize(coverage)
-    # The LP bound runs beside the search in a worker process (docs/model.md, "Bound and
-    # gap"), from the relaxation read here before the hint is set.
-    constraints = len(structure.model.proto.constraints)
-    if params.deterministic:
-        lp_wanted = params.lp_bound and constraints <= _LP_MAX_CONSTRAINTS_DETERMINISTIC
-    else:
-        lp_wanted = params.lp_bound and (constraints <= _LP_MAX_CONSTRAINTS or params.time_limit >= _LP_LONG_RUN)
-    # One pass over the model gives the LP its rows and the neighbourhood search its incidence.
-    # Skipped when neither can run: a short limit already spent on building (XL at 10 s,
-    # where the pass alone takes 14 s).
-    relaxed: LinearRelaxation | None = None
-    incidence: Incidence | None = None
-    if lp_wanted or clock.has_time():
-        relaxed, incidence = read_model(structure.model)
-    lp_job = LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic, lp=relaxed) if lp_wanted else None
-    primary_hint = _structure_primary(data, structure, greedy)
-    hint_seconds = min(30.0, max(1.0, params.time_limit / 4))
-    hint = None
-    if incidence is not None and relaxed is not None:
-        hint = _complete_structure_hint(structure, incidence, relaxed, primary_hint, hint_seconds, params.deterministic)
-    del relaxed  # the LP job holds it as long as it needs it
-    if hint is None:  # no pass over the model (or, never seen, decisions breaking a row): solve a copy
-        hint = _complete_hint(structure.model, primary_hint, hint_seconds, params.deterministic)
-    if hint is not None:
-        _hint_all(structure.model, hint)
-    elif not clock.has_time():  # XL at 10 s: the copy gets a few seconds and does not finish
-        messages.append("the time limit was spent building the model: the greedy schedule is returned as it is")
-    else:  # pragma: no cover - the greedy schedule always obeys the model
-        messages.append("the greedy schedule could not be completed into a hint")
-
-    all_x = [var for k in data.candidates for _, var in v.attend[k.index]]
-    all_a = [var for spec in data.appointments for _, var in v.appointment[spec.index]]
-    all_open = [var for k in data.candidates for var in v.open[k.index]]
     fixed_sessions = (len(fixed.groups) + len(fixed.appointments)) if fixed else 0
     fixed_delivered = (sum(len(g.participants) for g in fixed.groups) + len(fixed.appointments)) if fixed else 0
-
-    def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
-        sessions = sum(callback.value(var) for var in all_open) + sum(callback.value(var) for var in all_a)
-        delivered = sum(callback.value(var) for var in all_x) + sum(callback.value(var) for var in all_a)
-        return int(sessions) + fixed_sessions, int(delivered) + fixed_delivered
-
-    def level_one_stage1(callback: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
-        return float(callback.objective_value), float(min(callback.best_objective_bound, bound_by_counting))
-
-    # ---- stage 1: coverage
-    solution = greedy
-    status = SolveStatus.FEASIBLE
-    best_bound: float = float(bound_by_counting)
-    share = _SHARE_STAGE_1 * (0.8 if reconciliation else 1.0)
-    stage1_limit = (params.time_limit - clock.elapsed()) * share if not params.deterministic else params.time_limit * share
-    # _SHARE_FULL_SOLVE of stage 1 for CP-SAT on the whole model (first improvements, and the
-    # proof on small models), the rest for the large-neighbourhood search, which finds
-    # cohorts much faster (docs/model.md).
-    # Above _FULL_SOLVE_MAX_CONSTRAINTS the whole-model solve is skipped: on XL it ended
-    # UNKNOWN at 60 s and found its first schedule after 75 s of 300, in 4.9 GB.
-    full_solve = constraints <= _FULL_SOLVE_MAX_CONSTRAINTS
-    full_share = _SHARE_FULL_SOLVE if full_solve else 0.0
-    stage1_started = clock.elapsed()
-    coverage_value = weighted_delivered(data, greedy)
-    stage_values: list[int] = hint or []
-    first_solution: float | None = None
-    if full_solve:
-        solver = _solver(params, stage1_limit * full_share, workers)
-        solver.parameters.relative_gap_limit = params.relative_gap
-        reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
-        result_status = _run(solver, structure.model, reporter, stop)
-        first_solution = reporter.first_solution
-        if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)), fixed)
-            if weighted_delivered(data, candidate) >= coverage_value:
-                solution, coverage_value = candidate, weighted_delivered(data, candidate)
-                stage_values = _solution_values(solver)
-            best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
-            if result_status == cp_model.OPTIMAL:
-                status = SolveStatus.OPTIMAL
-                best_bound = float(coverage_value)
-        else:
-            messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
-            if solver.best_objective_bound:
-                best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
-    else:
-        messages.append(f"the model has {constraints:,} constraints: stage 1 skips CP-SAT on the whole model "
-                        "and searches neighbourhoods from the greedy schedule")
-    lp_found: LpBound | None = None
-
-    def fold_lp(wait: bool = False) -> float:
-        """Take the LP bound into ``best_bound`` once it has come (deterministic mode waits)."""
-        nonlocal best_bound, lp_found
-        found = lp_job.result(wait) if lp_job is not None else None
-        if found is not None and (lp_found is None or found.bound < lp_found.bound):
-            lp_found = found
-            best_bound = min(best_bound, float(found.bound))
-        return best_bound
-
-    fold_lp(wait=params.deterministic)
-    if coverage_value < best_bound and stage_values and not (stop is not None and stop.is_set()):
-        def lns_report(found: float, values: list[int]) -> None:
-            nonlocal first_solution
-            if first_solution is None:
-                first_solution = clock.elapsed()
-            if on_progress is not None:
-                sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
-                delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
-                on_progress(Progress("coverage", round(clock.elapsed(), 3), found, best_bound, _gap(found, best_bound),
-                                     sessions + fixed_sessions, delivered + fixed_delivered, needed))
-
-        budget = stage1_limit * (1 - full_share) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
-        bound_now = (lambda: best_bound) if params.deterministic else fold_lp
-        stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report, incidence)
-        if lns_value > coverage_value:
-            solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
-            coverage_value = weighted_delivered(data, solution)
-    if not params.deterministic:
-        fold_lp()
-    if coverage_value >= best_bound:
-        status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
-    levels: dict[str, float] = {"coverage": float(coverage_value)}
-    breakdown: dict[str, float] = {}
-    stopped = stop is not None and stop.is_set()
-    fixed_bound = best_bound
+    context = _Context(data, fixed, reconciliation, replan, params, clock, workers, on_progress, stop, messages, needed,
+                       fixed_sessions, fixed_delivered)
+    outcome = _structure_stages(context, structure, greedy)
+    del structure  # its memory goes before the assignment model is built
+    solution, status, best_bound, coverage_value = outcome.solution, outcome.status, outcome.best_bound, outcome.coverage_value
+    levels, breakdown, stopped, lp = outcome.levels, outcome.breakdown, outcome.stopped, outcome.lp
 
     def held_level(_cb: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
-        return float(coverage_value), float(fixed_bound)
-
-    def keep_stage(name: str, seconds: float) -> None:
-        """Maximize what is kept of the schedule in force, the levels above held."""
-        nonlocal solution, stage_values, stopped
-        structure.model.maximize(keep)
-        _hint_all(structure.model, stage_values)
-        keep_solver = _solver(params, seconds, workers)
-        keep_status = _run(keep_solver, structure.model, _Reporter(name, clock, on_progress, held_level, counts, needed), stop)
-        if keep_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            solution = _structure_solution(data, structure, lambda var: int(keep_solver.value(var)), fixed)
-            stage_values = _solution_values(keep_solver)
-            kept = int(keep_solver.value(keep))
-            levels["kept"] = float(kept)
-            structure.model.add(keep >= kept)
-        stopped = stop is not None and stop.is_set()
-
-    if stage_values and not stopped and not isinstance(coverage, int):
-        # (A plain-int coverage, when nothing can be scheduled, would add a constant variable
-        # and break the full-length hints of the stages below.)
-        structure.model.add(coverage >= coverage_value)
-    # ---- stage 1b (re-planning): keep the schedule in force, just below coverage
-    if reconciliation and replan and replan.mode == "replan" and stage_values and not stopped and clock.has_time():
-        keep_stage("changes", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
-
-    # ---- stage 2: program minimums, coverage held
-    if stage_values and not stopped and clock.has_time():
-        structure.model.minimize(structure.levels["minimums"])
-        _hint_all(structure.model, stage_values)
-        seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
-        solver2 = _solver(params, seconds, workers)
-        status2 = _run(solver2, structure.model, _Reporter("minimums", clock, on_progress, held_level, counts, needed), stop)
-        if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            solution = _structure_solution(data, structure, lambda var: int(solver2.value(var)), fixed)
-            stage_values = _solution_values(solver2)
-            minimum = int(solver2.value(structure.levels["minimums"]))
-            structure.model.add(structure.levels["minimums"] <= minimum)
-            for name, expr in structure.families.items():
-                breakdown[name] = float(solver2.value(expr))
-        stopped = stop is not None and stop.is_set()
-    levels["minimums"] = sum(breakdown.get(name, 0.0) for name in structure.families)
-
-    # ---- stage 2b (rolling to a new week): keep last week's cohorts, first in quality
-    if reconciliation and replan and replan.mode == "roll" and stage_values and not stopped and clock.has_time():
-        keep_stage("continuity", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
+        return float(coverage_value), float(outcome.best_bound)
 
     # ---- stage 3: therapists and members named; quality, then cost
     if not stopped and clock.has_time() and solution.groups:
@@ -833,12 +983,12 @@ def solve(
         else:
             messages.append(f"stage 3 ended {solver3.status_name(status3)}; sessions keep the stage-2 assignment")
 
-    if lp_job is not None:
+    if lp.job is not None:
         if not params.deterministic:
-            fold_lp()
-        lp_job.cancel()
-        if lp_found is not None:
-            messages.append(f"LP bound {lp_found.bound} (PDLP tolerance {lp_found.tolerance:g}, {lp_found.seconds:.1f}s)")
+            best_bound = lp.take(best_bound)
+        lp.job.cancel()
+        if lp.found is not None:
+            messages.append(f"LP bound {lp.found.bound} (PDLP tolerance {lp.found.tolerance:g}, {lp.found.seconds:.1f}s)")
         if status == SolveStatus.FEASIBLE and coverage_value >= best_bound:
             status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
     if stop is not None and stop.is_set():
@@ -885,7 +1035,7 @@ def solve(
         breakdown=breakdown,
         wall_seconds=wall,
         build_seconds=build_seconds,
-        first_solution_seconds=first_solution,
+        first_solution_seconds=outcome.first_solution,
         seed=params.seed,
         ortools_version=_ORTOOLS_VERSION,
         messages=messages,

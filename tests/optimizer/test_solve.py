@@ -229,6 +229,7 @@ def test_large_model_path_skips_the_whole_model_solve_and_still_improves(monkeyp
     scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
     result, _, report = solve_checked(scenario, time_limit=8.0, workers=2)
     assert any("skips CP-SAT on the whole model" in message for message in result.messages)
+    assert any("stage 2 searches neighbourhoods too" in message for message in result.messages)
     greedy = greedy_schedule(scenario).solver.objective
     assert greedy is not None and result.objective is not None
     assert result.objective > greedy  # the search alone improves on its starting point
@@ -284,7 +285,7 @@ def test_hint_by_parts_completes_the_greedy_schedule_without_copying_the_model()
     built.model.maximize(built.levels["coverage"])
     relaxed, incidence = read_model(built.model)
     primary = solve_module._structure_primary(data, built, best_greedy_solution(data))
-    hint = solve_module._complete_structure_hint(built, incidence, relaxed, primary, 5.0, False)
+    hint, _ = solve_module._complete_structure_hint(built, incidence, relaxed, primary, 5.0, False)
     assert hint is not None
     assert all(hint[index] == value for index, value in primary.items())  # the decisions kept
     assert _feasible_in_full(built.model, hint)
@@ -293,7 +294,7 @@ def test_hint_by_parts_completes_the_greedy_schedule_without_copying_the_model()
     broken = dict(primary) | {some_attend.index: 1}
     opened = [var.index for k in data.candidates for var in built.variables.open[k.index]]  # type: ignore[union-attr]
     broken |= {index: 0 for index in opened}  # every session closed, yet someone attends
-    assert solve_module._complete_structure_hint(built, incidence, relaxed, broken, 5.0, False) is None
+    assert solve_module._complete_structure_hint(built, incidence, relaxed, broken, 5.0, False)[0] is None
 
 
 def test_a_sub_model_scores_the_whole_schedule_and_its_solution_is_whole() -> None:
@@ -302,7 +303,7 @@ def test_a_sub_model_scores_the_whole_schedule_and_its_solution_is_whole() -> No
     built.model.maximize(built.levels["coverage"])
     relaxed, incidence = read_model(built.model)
     greedy = best_greedy_solution(data)
-    hint = solve_module._complete_structure_hint(built, incidence, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
+    hint, _ = solve_module._complete_structure_hint(built, incidence, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
     assert hint is not None
     primary, tiers = solve_module._neighbourhoods(data, built)
     sub_model = solve_module._SubModel(built.model, incidence, np.fromiter(primary, dtype=np.int64), hint)
@@ -342,3 +343,49 @@ def test_a_limit_spent_on_building_still_gives_the_greedy_schedule_or_better(mon
     assert result.objective == report.levels["coverage"]
     greedy = greedy_schedule(scenario).solver.objective
     assert greedy is not None and result.objective is not None and result.objective >= greedy
+
+
+def test_stage_two_by_neighbourhoods_holds_coverage_and_lowers_the_shortfall() -> None:
+    # At XL stage 2 searches neighbourhoods in the stage-1 sub-model: the objective becomes
+    # the shortfall below the program minimums, and coverage is held by a row of each sub-model.
+    data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
+    built = build_structure_model(data)
+    built.model.maximize(built.levels["coverage"])
+    relaxed, incidence = read_model(built.model)
+    greedy = best_greedy_solution(data)
+    hint, sub_model = solve_module._complete_structure_hint(built, incidence, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
+    assert hint is not None
+    coverage = weighted_delivered(data, greedy)
+    assert sub_model.evaluate(hint) == coverage == solve_module._value_at(built.levels["coverage"], hint)
+    sub_model.hold_objective(coverage)
+    built.model.minimize(built.levels["minimums"])
+    sub_model.use_objective()
+    start = int(sub_model.evaluate(hint))
+    assert start == solve_module._value_at(built.levels["minimums"], hint) > 0
+    improved: list[float] = []
+    values, minimum = solve_module._lns(built, data, hint, start, lambda: 0.0, SolveParams(workers=1, seed=3), 6.0, 1, None,
+                                        lambda found, _values: improved.append(found), incidence, sub_model)
+    assert minimum < start and improved == sorted(improved, reverse=True) and improved[-1] == minimum
+    assert solve_module._value_at(built.levels["minimums"], values) == minimum
+    assert solve_module._value_at(built.levels["coverage"], values) >= coverage  # the level above held
+    assert _feasible_in_full(built.model, values)
+
+
+def test_a_held_level_binds_every_sub_model() -> None:
+    # Holding coverage above what the schedule has makes every neighbourhood's sub-model
+    # infeasible unless it can find the difference: the row is really there.
+    data = build_problem_data(load_scenario(SCENARIOS / "demo.yaml").scenario)
+    built = build_structure_model(data)
+    built.model.maximize(built.levels["coverage"])
+    relaxed, incidence = read_model(built.model)
+    primary, tiers = solve_module._neighbourhoods(data, built)
+    empty = dict.fromkeys(primary, 0)
+    hint, sub_model = solve_module._complete_structure_hint(built, incidence, relaxed, empty, 5.0, False)
+    assert hint is not None and sub_model.evaluate(hint) == 0
+    sub_model.hold_objective(10**6)  # more than the week can deliver
+    built.model.minimize(built.levels["minimums"])
+    sub_model.use_objective()
+    sub_model.prepare(np.fromiter(sorted(tiers[-1][0]), dtype=np.int64), hint)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.solve(sub_model.sub) == cp_model.INFEASIBLE
