@@ -210,16 +210,34 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
 
     A hint of the main decisions only leaves CP-SAT to rediscover day indicators,
     shortfalls and flows, and measured worse than no hint at scale; fixing the main
-    decisions in a copy and solving it (propagation does nearly all the work) gives a
-    complete, feasible hint.
+    decisions and solving (propagation does nearly all the work) gives a complete, feasible
+    hint. The decisions are fixed in ``model`` itself, without its objective, and both are
+    restored afterwards: a copy of the stage-3 model cost about 340 MB at 2,000 participants.
     """
-    copy = model.clone()
-    copy.clear_hints()
-    copy.clear_objective()
-    for index, value in primary.items():
-        copy.add(copy.get_int_var_from_proto_index(index) == value)
-    solver = _hint_solver(seconds, deterministic)
-    status = solver.solve(copy)
+    proto = model.proto
+    saved = cp_model.CpModel()  # a holder for the objective and hint while they are off
+    if proto.has_objective():
+        saved.proto.objective.copy_from(proto.objective)
+    if proto.has_solution_hint():
+        saved.proto.solution_hint.copy_from(proto.solution_hint)
+    domains = {index: list(proto.variables[index].domain) for index in primary}
+    try:
+        proto.clear_objective()
+        proto.clear_solution_hint()
+        for index, value in primary.items():
+            domain = proto.variables[index].domain
+            domain.clear()
+            domain.extend([value, value])
+        solver = _hint_solver(seconds, deterministic)
+        status = solver.solve(model)
+    finally:
+        for index, domain in domains.items():
+            proto.variables[index].domain.clear()
+            proto.variables[index].domain.extend(domain)
+        if saved.proto.has_objective():
+            proto.objective.copy_from(saved.proto.objective)
+        if saved.proto.has_solution_hint():
+            proto.solution_hint.copy_from(saved.proto.solution_hint)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     return _solution_values(solver)

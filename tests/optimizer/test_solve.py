@@ -389,3 +389,21 @@ def test_a_held_level_binds_every_sub_model() -> None:
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
     assert solver.solve(sub_model.sub) == cp_model.INFEASIBLE
+
+
+def test_completing_a_hint_leaves_the_model_as_it_was() -> None:
+    # The decisions are fixed in the model itself (a copy cost 340 MB at XL), so its
+    # domains, objective and hint must come back exactly.
+    model = cp_model.CpModel()
+    x, y = model.new_int_var(0, 5, "x"), model.new_int_var(0, 5, "y")
+    model.add(x + y == 4)
+    model.maximize(x)
+    model.add_hint(y, 1)
+    before = str(model.proto)
+    assert solve_module._complete_hint(model, {x.index: 3}, 1.0) == [3, 1]
+    assert solve_module._complete_hint(model, {x.index: 5}, 1.0) is None  # 5 + y == 4 has no solution
+    assert str(model.proto) == before
+    bare = cp_model.CpModel()
+    z = bare.new_int_var(0, 5, "z")
+    assert solve_module._complete_hint(bare, {z.index: 2}, 1.0) == [2]
+    assert not bare.proto.has_objective() and not bare.proto.has_solution_hint()
