@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import multiprocessing
@@ -27,6 +28,7 @@ import os
 import platform
 import resource
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -121,19 +123,56 @@ class Machine:
 # --------------------------------------------------------------------------- the child process
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak RSS plus its largest child's (the LP worker's, see optimizer/lp_worker.py).
+class _PeakMemory:
+    """The most this process and its children (the LP worker, ``optimizer/lp_worker.py``) held
+    at once, sampled every 0.1 s with psutil, and never less than this process's own peak.
 
-    The sum is an upper bound on what both held at once: the worker runs for part of the
-    solve only, but counting it in full keeps the figure honest.
+    A child's own ``ru_maxrss`` cannot be used: Linux carries the parent's high-water mark
+    into a child across ``exec``, so the worker, started when the solve held 1.1 GB at XL,
+    reported 1.1 GB where it never held more than 0.66 GB by itself. Without psutil the
+    figure is the two peaks added (an upper bound).
     """
-    # ru_maxrss is in kilobytes on Linux, bytes on macOS.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+    def __init__(self) -> None:
+        self._peak = 0
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        try:
+            import psutil
+        except ImportError:
+            return
+        self._process = psutil.Process()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._done.wait(0.1):
+            try:
+                total = self._process.memory_info().rss
+                for child in self._process.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):  # it may end between the two calls
+                        total += child.memory_info().rss
+            except psutil.Error:  # pragma: no cover - this process is alive
+                continue
+            self._peak = max(self._peak, total)
+
+    def megabytes(self) -> float:
+        """Stop sampling; the peak in MB."""
+        # ru_maxrss is in kilobytes on Linux, bytes on macOS.
+        scale = 1 if sys.platform == "darwin" else 1024
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+        if self._thread is None:
+            return (own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale) / 1024**2
+        self._done.set()
+        self._thread.join()
+        return max(own, self._peak) / 1024**2
 
 
 def _child(connection: Connection, scenario_json: str, method: str, time_limit: float, workers: int, seed: int) -> None:
     """Run one method on one scenario and send back plain data (runs in a spawned process)."""
+    memory = _PeakMemory()
     try:
         scenario = Scenario.model_validate_json(scenario_json)
         out: dict[str, object] = {"method": method}
@@ -161,7 +200,7 @@ def _child(connection: Connection, scenario_json: str, method: str, time_limit: 
                 message="; ".join(result.messages),
             )
         out["schedule"] = schedule.model_dump_json() if schedule is not None else None
-        out["peak_memory_mb"] = _peak_rss_mb()
+        out["peak_memory_mb"] = memory.megabytes()
         connection.send(out)
     except BaseException as error:  # noqa: BLE001 - reported as the row's status
         connection.send({"method": method, "status": "error", "message": f"{type(error).__name__}: {error}"})
