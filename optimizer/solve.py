@@ -774,7 +774,7 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
             messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
             if solver.best_objective_bound:
                 best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
-    else:
+    elif stage_values and clock.has_time():  # (else the limit was spent on building)
         messages.append(f"the model has {constraints:,} constraints: stage 1 skips CP-SAT on the whole model "
                         "and searches neighbourhoods from the greedy schedule")
 

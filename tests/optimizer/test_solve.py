@@ -336,8 +336,10 @@ def test_a_limit_spent_on_building_still_gives_the_greedy_schedule_or_better(mon
         raise AssertionError("the model was read with no time left to use it")
 
     monkeypatch.setattr(solve_module, "read_model", no_pass)
+    monkeypatch.setattr(solve_module, "_FULL_SOLVE_MAX_CONSTRAINTS", 0)  # the XL path
     scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
     result = solve(scenario, SolveParams(time_limit=0.01, workers=2, lp_bound=False))
+    assert not any("searches neighbourhoods" in message for message in result.messages)  # none ran
     assert result.schedule is not None
     report = checked(scenario, result.schedule)
     assert result.objective == report.levels["coverage"]
