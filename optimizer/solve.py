@@ -63,6 +63,9 @@ _SHARE_FULL_SOLVE = 0.15  # of stage 1 for CP-SAT on the whole model; the rest i
 _LNS_FINE_TIER_ABOVE = 5_000
 _LNS_PROMOTE_AFTER = 10  # sub-problems solved to optimality in a row before the neighbourhoods grow (1 and 3 measured worse)
 _FULL_SOLVE_MAX_CONSTRAINTS = 300_000
+# Structure-model building speed, in decisions (attend and appointment options) per second:
+# 29k-37k measured from M to XL on the benchmark machine (XL-1: 307k in 10.6 s).
+_BUILD_DECISIONS_PER_SECOND = 30_000
 # LNS sub-problems are solved with CP-SAT's strongest LP (max_lp: linearization level 2,
 # every constraint in the LP) as the full-problem worker. Measured, 2 workers, seeds 1-3:
 # M-1 at 30 s 1,173 -> 1,195 on average, harbor-week at 20 s 935 -> 946, S-1 at 10 s
@@ -676,6 +679,15 @@ class _StructureOutcome:
     lp: _LpFold
 
 
+def _greedy_outcome(data: ProblemData, greedy: Solution, fixed: FixedSessions | None) -> _StructureOutcome:
+    """The greedy schedule as the stages' outcome, bounded by counting (no model was built)."""
+    value = weighted_delivered(data, greedy)
+    bound = float(counting_bound(data, fixed))
+    status = SolveStatus.OPTIMAL if value >= bound else SolveStatus.FEASIBLE
+    return _StructureOutcome(greedy, status, float(value) if status == SolveStatus.OPTIMAL else bound,
+                             value, {"coverage": float(value)}, {}, False, None, _LpFold(None))
+
+
 def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution) -> _StructureOutcome:
     """Stages 1, 1b, 2 and 2b, on the structure model: coverage, then the program minimums.
 
@@ -945,16 +957,27 @@ def solve(
     greedy_started = clock.elapsed()
     greedy = best_greedy_solution(data, fixed=fixed, seed=reconciliation.seed if reconciliation else None)
     greedy_seconds = clock.elapsed() - greedy_started
-    structure = build_structure_model(data, fixed)
-    # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
-    build_seconds = clock.elapsed() - greedy_seconds
     needed = data.needed_sessions()
     fixed_sessions = (len(fixed.groups) + len(fixed.appointments)) if fixed else 0
     fixed_delivered = (sum(len(g.participants) for g in fixed.groups) + len(fixed.appointments)) if fixed else 0
     context = _Context(data, fixed, reconciliation, replan, params, clock, workers, on_progress, stop, messages, needed,
                        fixed_sessions, fixed_delivered)
-    outcome = _structure_stages(context, structure, greedy)
-    del structure  # its memory goes before the assignment model is built
+    decisions = sum(len(k.participants) for k in data.candidates) + sum(len(spec.options) for spec in data.appointments)
+    too_large = not params.deterministic and clock.remaining() < decisions / _BUILD_DECISIONS_PER_SECOND
+    if too_large:
+        # Building the model alone would overrun the limit (XL at 10 s: about 10 s to build
+        # after 7 s of problem data and greedy), and a model built too late is never used.
+        messages.append(f"the time limit leaves {clock.remaining():.1f}s, less than building the model takes "
+                        f"(about {decisions / _BUILD_DECISIONS_PER_SECOND:.0f}s for {decisions:,} decisions): "
+                        "the greedy schedule is returned as it is")
+        outcome = _greedy_outcome(data, greedy, fixed)
+        build_seconds = clock.elapsed() - greedy_seconds
+    else:
+        structure = build_structure_model(data, fixed)
+        # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
+        build_seconds = clock.elapsed() - greedy_seconds
+        outcome = _structure_stages(context, structure, greedy)
+        del structure  # its memory goes before the assignment model is built
     solution, status, best_bound, coverage_value = outcome.solution, outcome.status, outcome.best_bound, outcome.coverage_value
     levels, breakdown, stopped, lp = outcome.levels, outcome.breakdown, outcome.stopped, outcome.lp
 
@@ -962,7 +985,9 @@ def solve(
         return float(coverage_value), float(outcome.best_bound)
 
     # ---- stage 3: therapists and members named; quality, then cost
-    if not stopped and clock.has_time() and solution.groups:
+    # (Not when the model was too large to build in time: the assignment model takes seconds
+    # too, and the greedy schedule names its therapists already.)
+    if not stopped and not too_large and clock.has_time() and solution.groups:
         held_appointments = [FixedAppointment(s, option) for s, option in solution.appointments]
         assignment = build_assignment_model(
             data, solution.attendees(), held_appointments, fixed=fixed,

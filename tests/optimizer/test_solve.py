@@ -409,3 +409,28 @@ def test_completing_a_hint_leaves_the_model_as_it_was() -> None:
     z = bare.new_int_var(0, 5, "z")
     assert solve_module._complete_hint(bare, {z.index: 2}, 1.0) == [2]
     assert not bare.proto.has_objective() and not bare.proto.has_solution_hint()
+
+
+def test_a_model_too_large_to_build_in_time_is_not_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    # XL at 10 s: building would overrun the limit by 10 s, so the greedy schedule is returned
+    # at once, bounded by counting; lowered here so harbor-week counts as too large.
+    def no_build(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a model too large for the time left was built")
+
+    monkeypatch.setattr(solve_module, "_BUILD_DECISIONS_PER_SECOND", 1)
+    monkeypatch.setattr(solve_module, "build_structure_model", no_build)
+    monkeypatch.setattr(solve_module, "build_assignment_model", no_build)
+    scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
+    result = solve(scenario, SolveParams(time_limit=5.0, workers=2))
+    assert any("less than building the model takes" in message for message in result.messages)
+    assert result.schedule is not None
+    report = checked(scenario, result.schedule)
+    greedy = greedy_schedule(scenario).solver.objective
+    assert result.objective == greedy == report.levels["coverage"]
+    data = build_problem_data(scenario)
+    assert result.best_bound == solve_module.counting_bound(data) and result.status.value == "feasible"
+    # Deterministic mode never asks the clock, so it builds whatever the size.
+    monkeypatch.undo()
+    monkeypatch.setattr(solve_module, "_BUILD_DECISIONS_PER_SECOND", 1)
+    deterministic = solve(scenario, SolveParams(time_limit=1.0, workers=1, deterministic=True, lp_bound=False))
+    assert not any("less than building the model takes" in message for message in deterministic.messages)
