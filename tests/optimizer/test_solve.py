@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -297,16 +298,21 @@ def test_hint_by_parts_completes_the_greedy_schedule_without_copying_the_model()
     assert solve_module._complete_structure_hint(built, incidence, relaxed, broken, 5.0, False)[0] is None
 
 
-def test_a_sub_model_scores_the_whole_schedule_and_its_solution_is_whole() -> None:
+def _harbor_week_hinted() -> tuple[Any, ...]:
+    """harbor-week's structure model, coverage maximized, its greedy hint completed by parts, and the sub-model."""
     data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
     built = build_structure_model(data)
     built.model.maximize(built.levels["coverage"])
     relaxed, incidence = read_model(built.model)
     greedy = best_greedy_solution(data)
-    hint, _ = solve_module._complete_structure_hint(built, incidence, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
+    hint, sub_model = solve_module._complete_structure_hint(built, incidence, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
     assert hint is not None
-    primary, tiers = solve_module._neighbourhoods(data, built)
-    sub_model = solve_module._SubModel(built.model, incidence, np.fromiter(primary, dtype=np.int64), hint)
+    return data, built, incidence, greedy, hint, sub_model
+
+
+def test_a_sub_model_scores_the_whole_schedule_and_its_solution_is_whole() -> None:
+    data, built, _, greedy, hint, sub_model = _harbor_week_hinted()  # the search goes on in the hint's sub-model
+    _, tiers = solve_module._neighbourhoods(data, built)
     values, value = hint, weighted_delivered(data, greedy)
     for neighbourhood in tiers[1][:4]:  # days and group types
         sub_model.prepare(np.fromiter(sorted(neighbourhood), dtype=np.int64), values)
@@ -350,13 +356,7 @@ def test_a_limit_spent_on_building_still_gives_the_greedy_schedule_or_better(mon
 def test_stage_two_by_neighbourhoods_holds_coverage_and_lowers_the_shortfall() -> None:
     # At XL stage 2 searches neighbourhoods in the stage-1 sub-model: the objective becomes
     # the shortfall below the program minimums, and coverage is held by a row of each sub-model.
-    data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
-    built = build_structure_model(data)
-    built.model.maximize(built.levels["coverage"])
-    relaxed, incidence = read_model(built.model)
-    greedy = best_greedy_solution(data)
-    hint, sub_model = solve_module._complete_structure_hint(built, incidence, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
-    assert hint is not None
+    data, built, incidence, greedy, hint, sub_model = _harbor_week_hinted()
     coverage = weighted_delivered(data, greedy)
     assert sub_model.evaluate(hint) == coverage == solve_module._value_at(built.levels["coverage"], hint)
     sub_model.hold_objective(coverage)
