@@ -636,17 +636,23 @@ def _keep_expression(data: ProblemData, built: BuiltModel, reference: KeepRefere
     return sum(terms) if terms else 0
 
 
+@dataclass(frozen=True)
 class _Context:
     """What every stage of one solve reads: the problem, the parameters, the clock, the callbacks."""
 
-    def __init__(self, data: ProblemData, fixed: FixedSessions | None, reconciliation: Reconciliation | None,
-                 replan: ReplanRequest | None, params: SolveParams, clock: _Clock, workers: int,
-                 on_progress: ProgressCallback | None, stop: StopFlag | None, messages: list[str], needed: int,
-                 fixed_sessions: int, fixed_delivered: int) -> None:
-        self.data, self.fixed, self.reconciliation, self.replan = data, fixed, reconciliation, replan
-        self.params, self.clock, self.workers, self.on_progress, self.stop = params, clock, workers, on_progress, stop
-        self.messages, self.needed = messages, needed
-        self.fixed_sessions, self.fixed_delivered = fixed_sessions, fixed_delivered
+    data: ProblemData
+    fixed: FixedSessions | None
+    reconciliation: Reconciliation | None
+    replan: ReplanRequest | None
+    params: SolveParams
+    clock: _Clock
+    workers: int
+    on_progress: ProgressCallback | None
+    stop: StopFlag | None
+    messages: list[str]
+    needed: int
+    fixed_sessions: int
+    fixed_delivered: int
 
 
 class _LpFold:
@@ -747,6 +753,12 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
         delivered = sum(callback.value(var) for var in all_x) + sum(callback.value(var) for var in all_a)
         return int(sessions) + fixed_sessions, int(delivered) + fixed_delivered
 
+    def counts_at(values: list[int]) -> tuple[int, int]:
+        """Sessions and delivered person-sessions of a neighbourhood search's schedule."""
+        sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
+        delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
+        return sessions + fixed_sessions, delivered + fixed_delivered
+
     def level_one_stage1(callback: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
         return float(callback.objective_value), float(min(callback.best_objective_bound, bound_by_counting))
 
@@ -803,10 +815,8 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
             if first_solution is None:
                 first_solution = clock.elapsed()
             if on_progress is not None:
-                sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
-                delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
                 on_progress(Progress("coverage", round(clock.elapsed(), 3), found, best_bound, _gap(found, best_bound),
-                                     sessions + fixed_sessions, delivered + fixed_delivered, needed))
+                                     *counts_at(values), needed))
 
         budget = stage1_limit * (1 - full_share) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
         bound_now = (lambda: best_bound) if params.deterministic else fold_lp
@@ -857,8 +867,7 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
         # Above _FULL_SOLVE_MAX_CONSTRAINTS (XL) CP-SAT on the whole model found no schedule in
         # 70 s and took the process from 2.0 to 2.4 GB: search neighbourhoods instead, in the
         # stage-1 sub-model, coverage held at its value in every sub-problem.
-        sub_model.hold(sub_model.free.tolist(), stage_values)
-        sub_model.hold_objective(coverage_value)
+        sub_model.hold_objective(coverage_value)  # (every variable is held at stage_values: _lns closes each step)
         structure.model.minimize(structure.levels["minimums"])
         sub_model.use_objective()
         seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
@@ -866,10 +875,8 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
 
         def minimums_report(_found: float, values: list[int]) -> None:
             if on_progress is not None:
-                sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
-                delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
                 on_progress(Progress("minimums", round(clock.elapsed(), 3), float(coverage_value), float(fixed_bound),
-                                     _gap(coverage_value, fixed_bound), sessions + fixed_sessions, delivered + fixed_delivered, needed))
+                                     _gap(coverage_value, fixed_bound), *counts_at(values), needed))
 
         stage_values, minimum = _lns(structure, data, stage_values, start_minimum, lambda: 0.0, params, seconds, workers, stop,
                                      minimums_report, incidence, sub_model)
