@@ -30,6 +30,7 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
@@ -71,46 +72,65 @@ class LpBound:
 
 
 @dataclass(frozen=True)
-class Incidence:
-    """Which variables each constraint reads and which constraints read each variable.
+class RowModel:
+    """Every constraint of a CP-SAT model as integer rows ``lo <= A x <= hi``, by row and by variable.
 
-    Both directions in compressed-row form; every constraint counts, enforced ones too (the
-    neighbourhood search builds sub-models from it, see ``optimizer.solve._lns``).
+    Linear constraints and clauses without enforcement give one row each, an implication
+    ``e => l`` the row ``l - e >= 0`` per literal, so the rows with the variables' integer
+    domains *are* the model (``read_model`` says so only when every constraint is one of
+    these). The neighbourhood search builds each sub-problem from them (see
+    ``optimizer.solve._SubModel``): the rows that read a freed variable, with every held one
+    moved into the bounds. ``lo``/``hi`` are ±inf where a side is open.
     """
 
-    constraint_ptr: np.ndarray
-    constraint_vars: np.ndarray
-    variable_ptr: np.ndarray
-    variable_constraints: np.ndarray
+    row_ptr: np.ndarray  # int64, rows + 1
+    row_vars: np.ndarray  # int32
+    row_coeffs: np.ndarray  # int64
+    lo: np.ndarray  # float64
+    hi: np.ndarray
+    variable_ptr: np.ndarray  # int64, variables + 1
+    variable_rows: np.ndarray  # int32, the rows reading each variable
+    lb: np.ndarray  # int64, the variables' domains
+    ub: np.ndarray
 
-    def constraints_of(self, variables: np.ndarray) -> np.ndarray:
-        """The sorted constraints that read any of ``variables``."""
-        return np.unique(gather_ranges(self.variable_ptr, self.variable_constraints, variables))
+    @property
+    def num_rows(self) -> int:
+        return len(self.lo)
 
-    def variables_of(self, constraints: np.ndarray) -> np.ndarray:
-        """The sorted variables that any of ``constraints`` reads."""
-        return np.unique(gather_ranges(self.constraint_ptr, self.constraint_vars, constraints))
+    def rows_of(self, variables: np.ndarray) -> np.ndarray:
+        """The sorted rows that read any of ``variables``."""
+        return np.unique(gather_ranges(self.variable_ptr, self.variable_rows, variables))
+
+    def variables_of(self, rows: np.ndarray) -> np.ndarray:
+        """The sorted variables that any of ``rows`` reads."""
+        return np.unique(gather_ranges(self.row_ptr, self.row_vars, rows))
 
 
 def gather_ranges(ptr: np.ndarray, data: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """``data[ptr[i]:ptr[i + 1]]`` for every ``i`` in ``ids``, concatenated (no Python loop)."""
+    return data[range_indices(ptr, ids)]
+
+
+def range_indices(ptr: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The positions ``ptr[i]``, ..., ``ptr[i + 1] - 1`` for every ``i`` in ``ids``, concatenated."""
     ids = np.asarray(ids, dtype=np.int64)
     lengths = ptr[ids + 1] - ptr[ids]
     total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=data.dtype)
-    # Position j of the output reads data[ptr[id] + (j - first output position of id)].
+    # Position j of the output is ptr[id] + (j - first output position of id).
     starts = np.repeat(ptr[ids] - (np.cumsum(lengths) - lengths), lengths)
-    return data[starts + np.arange(total)]
+    return starts + np.arange(total, dtype=np.int64)
 
 
-def read_model(model: cp_model.CpModel) -> tuple[LinearRelaxation, Incidence]:
-    """One pass over a CP-SAT model (linear objective, to maximize): its linear relaxation and its incidence.
+def read_model(model: cp_model.CpModel) -> tuple[LinearRelaxation, RowModel | None]:
+    """One pass over a CP-SAT model (linear objective, to maximize): its linear relaxation and its rows.
 
     Linear rows and clauses (``bool_or``, ``at_most_one``, ``exactly_one``) without enforcement
-    enter the relaxation; everything else is dropped, which can only loosen it. At 2,000
-    participants the pass reads 640k constraints in about 14 s, so the LP bound and the
-    neighbourhood search share it.
+    enter the relaxation; everything else is dropped, which can only loosen it. The
+    :class:`RowModel` holds those rows and one per literal of each implication (left out of
+    the relaxation: on the samples they never moved the bound and cost PDLP 10-60% more
+    time); it is None unless the rows are the whole model (an enforced linear constraint, a
+    domain with holes). At 2,000 participants the pass reads 640k constraints in about 14 s,
+    so the LP bound and the neighbourhood search share it.
     """
     proto = model.proto
     rows = array("q")
@@ -118,10 +138,10 @@ def read_model(model: cp_model.CpModel) -> tuple[LinearRelaxation, Incidence]:
     vals = array("d")
     lo = array("d")
     hi = array("d")
-    refs = array("q")  # every variable reference of every constraint, constraint by constraint
-    lengths = array("q")
+    implied = array("b")  # per row: an implication's (not in the relaxation)
+    exact = True
 
-    def add_literals(literals: list[int], low: float, high: float) -> None:
+    def add_literals(literals: list[int], low: float, high: float, implication: bool = False) -> None:
         # A negated literal -v-1 stands for 1 - x_v: move its constant to the bounds.
         row = len(lo)
         constant = 0
@@ -132,45 +152,68 @@ def read_model(model: cp_model.CpModel) -> tuple[LinearRelaxation, Incidence]:
             constant += literal < 0
         lo.append(low - constant)
         hi.append(high - constant)
+        implied.append(implication)
 
     for constraint in proto.constraints:
         enforced = list(constraint.enforcement_literal)
-        read = len(enforced)
-        refs.extend(enforced)
         if constraint.has_linear():
             linear = constraint.linear
+            if enforced:
+                exact = False
+                continue
+            domain = list(linear.domain)
+            exact = exact and len(domain) == 2  # (holes relax to the hull)
             variables = list(linear.vars)
-            refs.extend(variables)
-            read += len(variables)
-            if not enforced:
-                domain = list(linear.domain)
-                rows.extend([len(lo)] * len(variables))
-                cols.extend(variables)
-                vals.extend(linear.coeffs)
-                lo.append(-math.inf if domain[0] <= -_INFINITY else float(domain[0]))
-                hi.append(math.inf if domain[-1] >= _INFINITY else float(domain[-1]))
+            coefficients = list(linear.coeffs)
+            constant = 0
+            if variables and min(variables) < 0:  # a negated reference: c * (1 - x)
+                constant = sum(c for var, c in zip(variables, coefficients, strict=True) if var < 0)
+                coefficients = [-c if var < 0 else c for var, c in zip(variables, coefficients, strict=True)]
+                variables = [-var - 1 if var < 0 else var for var in variables]
+            rows.extend([len(lo)] * len(variables))
+            cols.extend(variables)
+            vals.extend(coefficients)
+            lo.append(-math.inf if domain[0] <= -_INFINITY else float(domain[0] - constant))
+            hi.append(math.inf if domain[-1] >= _INFINITY else float(domain[-1] - constant))
+            implied.append(False)
+            continue
+        literals, low, high = _clause(constraint)
+        if literals is None:
+            raise ValueError("read_model reads linear constraints and clauses only")
+        if not enforced and low is not None and high is not None:
+            add_literals(literals, low, high)
+        elif len(enforced) == 1 and constraint.has_bool_and():
+            for literal in literals:  # e => l: the row l - e >= 0
+                add_literals([literal, -enforced[0] - 1], 1, math.inf, implication=True)
+        elif not enforced and constraint.has_bool_and():
+            for literal in literals:
+                add_literals([literal], 1, math.inf)
         else:
-            literals, low, high = _clause(constraint)
-            if literals is None:
-                raise ValueError("read_model reads linear constraints and clauses only")
-            refs.extend(literals)
-            read += len(literals)
-            if not enforced and low is not None and high is not None:
-                add_literals(literals, low, high)
-        lengths.append(read)
-    lb = np.array([float(var.domain[0]) for var in proto.variables])
-    ub = np.array([float(var.domain[len(var.domain) - 1]) for var in proto.variables])
+            exact = False
+    exact = exact and all(len(var.domain) == 2 for var in proto.variables)
+    lb = np.array([var.domain[0] for var in proto.variables], dtype=np.int64)
+    ub = np.array([var.domain[len(var.domain) - 1] for var in proto.variables], dtype=np.int64)
     objective = np.zeros(len(lb))
     scale = proto.objective.scaling_factor or 1.0
     for var, coeff in zip(proto.objective.vars, proto.objective.coeffs, strict=True):
         # A negated reference in the objective is -x (CP-SAT keeps its sign in the coefficient).
         index = var if var >= 0 else -var - 1
         objective[index] += scale * coeff * (1 if var >= 0 else -1)
-    lp = LinearRelaxation(
-        np.frombuffer(rows, dtype=np.int64), np.frombuffer(cols, dtype=np.int64), np.frombuffer(vals),
-        np.frombuffer(lo), np.frombuffer(hi), lb, ub, objective, scale * proto.objective.offset,
-    )
-    return lp, _incidence(np.frombuffer(refs, dtype=np.int64), np.frombuffer(lengths, dtype=np.int64), len(lb))
+    row_of = np.frombuffer(rows, dtype=np.int64)
+    col_of = np.frombuffer(cols, dtype=np.int64)
+    value_of = np.frombuffer(vals)
+    low_of, high_of = np.frombuffer(lo), np.frombuffer(hi)
+    is_implied = np.frombuffer(implied, dtype=np.int8).astype(bool)
+    box = (lb.astype(float), ub.astype(float))
+    if is_implied.any():  # the relaxation's rows, renumbered
+        kept = ~is_implied
+        number = np.cumsum(kept) - 1
+        entries = kept[row_of]
+        lp = LinearRelaxation(number[row_of[entries]], col_of[entries], value_of[entries], low_of[kept], high_of[kept],
+                              *box, objective, scale * proto.objective.offset)
+    else:
+        lp = LinearRelaxation(row_of, col_of, value_of, low_of, high_of, *box, objective, scale * proto.objective.offset)
+    return lp, (_row_model(row_of, col_of, value_of, low_of, high_of, lb, ub) if exact else None)
 
 
 def _clause(constraint: object) -> tuple[list[int] | None, float | None, float | None]:
@@ -187,13 +230,15 @@ def _clause(constraint: object) -> tuple[list[int] | None, float | None, float |
     return None, None, None
 
 
-def _incidence(refs: np.ndarray, lengths: np.ndarray, num_variables: int) -> Incidence:
-    variables = np.where(refs < 0, -refs - 1, refs).astype(np.int32)
-    constraint_ptr = np.concatenate(([0], np.cumsum(lengths)))
-    owner = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths)
-    order = np.argsort(variables, kind="stable")
-    variable_ptr = np.searchsorted(variables[order], np.arange(num_variables + 1)).astype(np.int64)
-    return Incidence(constraint_ptr, variables, variable_ptr, owner[order])
+def _row_model(row_of: np.ndarray, col_of: np.ndarray, value_of: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               lb: np.ndarray, ub: np.ndarray) -> RowModel:
+    """Compressed rows (the entries come row by row) and their transpose."""
+    row_ptr = np.concatenate(([0], np.cumsum(np.bincount(row_of, minlength=len(lo))))).astype(np.int64)
+    row_vars = col_of.astype(np.int32)
+    order = np.argsort(row_vars, kind="stable")
+    variable_ptr = np.searchsorted(row_vars[order], np.arange(len(lb) + 1)).astype(np.int64)
+    return RowModel(row_ptr, row_vars, np.rint(value_of).astype(np.int64), lo, hi, variable_ptr,
+                    row_of[order].astype(np.int32), lb, ub)
 
 
 def relaxation(model: cp_model.CpModel) -> LinearRelaxation:
@@ -212,14 +257,27 @@ def satisfies(lp: LinearRelaxation, values: np.ndarray, tolerance: float = 1e-9)
     return in_box and bool(np.all(activity >= lp.lo - tolerance) and np.all(activity <= lp.hi + tolerance))
 
 
-def dual_bound(lp: LinearRelaxation, y: np.ndarray) -> float:
-    """The weak-duality bound of multipliers ``y`` (any values; see the module docstring)."""
+def dual_bound(lp: LinearRelaxation, y: np.ndarray, matrix: Any = None) -> float:
+    """The weak-duality bound of multipliers ``y`` (any values; see the module docstring).
+
+    ``matrix``: the rows as a scipy sparse matrix, when ``lp`` no longer holds them.
+    """
     y = np.where((y > 0) & np.isinf(lp.hi), 0.0, y)
     y = np.where((y < 0) & np.isinf(lp.lo), 0.0, y)
-    reduced = lp.objective - np.bincount(lp.cols, weights=lp.vals * y[lp.rows], minlength=len(lp.objective))
+    if matrix is None:
+        reduced = lp.objective - np.bincount(lp.cols, weights=lp.vals * y[lp.rows], minlength=len(lp.objective))
+    else:
+        reduced = lp.objective - matrix.T @ y
     box = np.maximum(reduced * lp.lb, reduced * lp.ub)
     rows = np.where(y > 0, y * np.where(np.isinf(lp.hi), 0.0, lp.hi), y * np.where(np.isinf(lp.lo), 0.0, lp.lo))
     return float(lp.offset + box.sum() + rows.sum())
+
+
+def constraint_matrix(lp: LinearRelaxation) -> Any:
+    """The rows of ``lp`` as a scipy sparse (CSC) matrix, as PDLP reads them."""
+    from scipy import sparse
+
+    return sparse.csc_matrix((lp.vals, (lp.rows, lp.cols)), shape=(lp.num_rows, len(lp.lb)))
 
 
 def _pdlp_params(tolerance: float, deterministic: bool, iterations: int, seconds: float) -> object:
@@ -245,6 +303,7 @@ def pdlp_bound(
     iterations: int = 50000,
     tolerances: tuple[float, ...] = (1e-3, 1e-4),
     on_bound: Callable[[LpBound], None] | None = None,
+    matrix: Any = None,
 ) -> LpBound | None:
     """Solve a relaxation with PDLP and prove a bound from its duals (the best one is returned).
 
@@ -254,18 +313,21 @@ def pdlp_bound(
     L-1: 1e-3 in 2.7 s (bound 4,205), then 1e-4 in 5.5 s more (4,189, the LP value being
     4,188.4); PDLP's default tolerance took 38 s for the same. Runs in the caller's thread
     and holds the GIL throughout: :class:`LpBoundJob` runs it in a process of its own.
+    ``matrix`` is :func:`constraint_matrix` of ``lp``, made beforehand so that ``lp``'s own
+    copy of the rows can go (the worker's memory at XL).
     """
     # Imported here: only the worker process (optimizer.lp_worker) solves LPs.
     from ortools.pdlp import solve_log_pb2
     from ortools.pdlp.python import pdlp
-    from scipy import sparse
 
     started = time.perf_counter()
     qp = pdlp.QuadraticProgram()
     # PDLP minimizes: the maximization of c x is the minimization of -c x.
     qp.objective_vector = -lp.objective
     qp.objective_offset = -lp.offset
-    qp.constraint_matrix = sparse.csc_matrix((lp.vals, (lp.rows, lp.cols)), shape=(lp.num_rows, len(lp.lb)))
+    if matrix is None:
+        matrix = constraint_matrix(lp)
+    qp.constraint_matrix = matrix
     qp.constraint_lower_bounds = lp.lo
     qp.constraint_upper_bounds = lp.hi
     qp.variable_lower_bounds = lp.lb
@@ -284,7 +346,7 @@ def pdlp_bound(
             break  # stopped before an iterate came back: no multipliers to read
         # The multipliers of the minimization, in whichever sign convention: both signs give
         # valid bounds (weak duality holds for any y), so take the better.
-        value = min(dual_bound(lp, y), dual_bound(lp, -y))
+        value = min(dual_bound(lp, y, matrix), dual_bound(lp, -y, matrix))
         if not math.isfinite(value):
             break
         optimal = reason == solve_log_pb2.TERMINATION_REASON_OPTIMAL
@@ -383,4 +445,4 @@ class LpBoundJob:
                     self._process.wait(timeout=10)  # reaped now: its resources are accounted and gone
 
 
-__all__ = ["Incidence", "LinearRelaxation", "LpBound", "LpBoundJob", "dual_bound", "gather_ranges", "pdlp_bound", "read_model", "relaxation", "satisfies"]
+__all__ = ["LinearRelaxation", "constraint_matrix", "LpBound", "LpBoundJob", "dual_bound", "gather_ranges", "pdlp_bound", "range_indices", "read_model", "relaxation", "RowModel", "satisfies"]

@@ -14,23 +14,26 @@ import json
 import os
 import signal
 import sys
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import IO, Any
 
 import numpy as np
 
-from optimizer.bound import LinearRelaxation, LpBound, pdlp_bound
+from optimizer.bound import LinearRelaxation, LpBound, constraint_matrix, pdlp_bound
 
 
-def _read_exactly(stream: IO[bytes], size: int) -> bytes:
-    chunks = []
-    while size > 0:
-        chunk = stream.read(size)
+def _read_exactly(stream: IO[bytes], size: int) -> bytearray:
+    """``size`` bytes, read into one buffer (no chunks joined: the arrays run to 100 MB at XL)."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        chunk = stream.read(size - done)
         if not chunk:
             raise EOFError("the relaxation ended early")
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+        view[done : done + len(chunk)] = chunk
+        done += len(chunk)
+    return buffer
 
 
 def read_relaxation(stream: IO[bytes]) -> tuple[LinearRelaxation, dict[str, Any]]:
@@ -50,6 +53,8 @@ def write_relaxation(stream: IO[bytes], lp: LinearRelaxation, settings: dict[str
     stream.write((json.dumps(settings) + "\n").encode())
     for field in fields(LinearRelaxation):
         array = np.ascontiguousarray(getattr(lp, field.name))
+        if field.name in ("rows", "cols") and len(array) and int(array.max()) < 2**31:
+            array = array.astype(np.int32)  # half the bytes through the pipe and in the worker
         stream.write((json.dumps({"dtype": array.dtype.str, "shape": list(array.shape)}) + "\n").encode())
         stream.write(array.tobytes())
 
@@ -75,6 +80,10 @@ def main() -> int:
     lp, settings = read_relaxation(sys.stdin.buffer)
     if "parent" in settings:
         _end_with_parent(int(settings["parent"]))
+    # PDLP reads the matrix; the coordinate arrays go (XL: 5.4 million entries).
+    matrix = constraint_matrix(lp)
+    empty = np.zeros(0, dtype=np.int64)
+    lp = replace(lp, rows=empty, cols=empty, vals=np.zeros(0))
 
     def emit(found: LpBound) -> None:
         sys.stdout.write(json.dumps(asdict(found)) + "\n")
@@ -87,6 +96,7 @@ def main() -> int:
         iterations=int(settings["iterations"]),
         tolerances=tuple(float(t) for t in settings["tolerances"]),
         on_bound=emit,
+        matrix=matrix,
     )
     return 0
 

@@ -16,11 +16,14 @@ limit or a stop request never makes the schedule worse, and the greedy schedule 
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import math
+import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import version as _package_version
 
@@ -30,11 +33,12 @@ from ortools.sat.python import cp_model, cp_model_helper
 from models.scenario import Scenario
 from models.schedule import Schedule
 from optimizer.bound import (
-    Incidence,
     LinearRelaxation,
     LpBound,
     LpBoundJob,
+    RowModel,
     gather_ranges,
+    range_indices,
     read_model,
     satisfies,
 )
@@ -113,6 +117,39 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         objective, bound = self.level_one(self)
         sessions, delivered = self.counts(self)
         self.callback(Progress(self.stage, round(self.clock.elapsed(), 3), objective, bound, _gap(objective, bound), sessions, delivered, self.needed))
+
+
+_TRIM_EVERY = 2.0  # seconds: the neighbourhood search hands freed memory back at most this often
+# Models from this size on hand freed memory back after each stage (a full garbage collection
+# costs 30-70 ms even on a small model: most of a two-states solve).
+_RELEASE_ABOVE_CONSTRAINTS = 100_000
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        return None
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def _return_freed_memory(collect: bool = True) -> None:
+    """Hand memory freed by Python and CP-SAT back to the system (glibc's ``malloc_trim``).
+
+    glibc keeps freed blocks for reuse, so a process's size only grows: at XL the
+    neighbourhood search's sub-solves took the solve from 1.5 to 2.1 GB, and the structure
+    model, released before stage 3, stayed in the process (1.8 GB there, 2.6 GB through
+    stage 3). Trimmed after each stage and every few seconds of the search: 1.5-1.7 GB
+    and 2.0 GB.
+    """
+    if collect:
+        gc.collect()
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _gap(objective: float | None, bound: float | None) -> float | None:
@@ -247,7 +284,7 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
 
 
 def _complete_structure_hint(
-    built: BuiltModel, incidence: Incidence, relaxed: LinearRelaxation, primary: dict[int, int], seconds: float, deterministic: bool
+    built: BuiltModel, rows: RowModel, relaxed: LinearRelaxation, primary: dict[int, int], seconds: float, deterministic: bool
 ) -> tuple[list[int] | None, _SubModel]:
     """:func:`_complete_hint` for the structure model without copying it: the decisions held,
     only the constraints that read an auxiliary variable (day indicators, shortfalls, cap
@@ -259,17 +296,15 @@ def _complete_structure_hint(
     neighbourhood search goes on with it.
     """
     decisions = np.fromiter(primary, dtype=np.int64)
-    values = np.asarray([variable.domain[0] for variable in built.model.proto.variables], dtype=np.int64)
+    values = rows.lb.copy()
     values[decisions] = np.fromiter(primary.values(), dtype=np.int64)
-    sub_model = _SubModel(built.model, incidence, decisions, values.tolist())
+    sub_model = _SubModel(built.model, rows, decisions)
     auxiliary = np.setdiff1d(np.arange(len(values)), decisions, assume_unique=True)
-    sub_model.free_exactly(auxiliary)
+    sub_model.free_exactly(auxiliary, values.tolist())
     solver = _hint_solver(seconds, deterministic)
     if solver.solve(sub_model.sub) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        sub_model.close(values.tolist())
         return None, sub_model
     completed = sub_model.merge(solver, values.tolist())
-    sub_model.close(completed)
     # The copied constraints hold by the solve; every other one must hold at the decisions.
     return (completed if satisfies(relaxed, np.asarray(completed, dtype=float)) else None), sub_model
 
@@ -433,50 +468,45 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
 
 
 class _SubModel:
-    """The sub-problem of one neighbourhood: its variables free, everything else held.
+    """The sub-problem of one neighbourhood: its variables free, everything else moved into the bounds.
 
-    Only the constraints that read a free variable are copied, and every other variable is
-    fixed at its value; the objective keeps the free terms and moves the others into its
-    offset, so the sub-model's objective value is the whole schedule's. At 2,000
-    participants CP-SAT then loads thousands of constraints per iteration instead of 640k.
-
-    Variables keep their indices (the sub-model carries every variable, fixed: CP-SAT's
-    presolve maps the fixed ones away in one step), so hints and solutions need no
-    renumbering. Between iterations every variable stays fixed at the current schedule; an
-    iteration frees its neighbourhood and fixes it again, so it costs time in the
-    neighbourhood's size, not the model's.
+    Built afresh for each neighbourhood from the model's rows (:class:`RowModel`): only the
+    rows that read a free variable, each with its held variables' part subtracted from its
+    bounds, only the free variables (numbered 0, 1, ... in the order of ``free``), and the
+    objective's free terms with the rest in its offset, so the sub-model's objective value
+    is the whole schedule's. Rows the free part cannot break are left out. At 2,000
+    participants CP-SAT then loads a few thousand short rows per iteration, where the
+    whole model's 640k constraints (or a copy with 450k fixed variables) cost it 0.1-0.75 s
+    and hundreds of MB each time.
     """
 
-    def __init__(self, model: cp_model.CpModel, incidence: Incidence, primary: np.ndarray, values: list[int]) -> None:
-        self.proto = model.proto
-        self.incidence = incidence
-        is_primary = np.zeros(len(self.proto.variables), dtype=bool)
+    def __init__(self, model: cp_model.CpModel, rows: RowModel, primary: np.ndarray) -> None:
+        self.model = model
+        self.rows = rows
+        is_primary = np.zeros(len(rows.lb), dtype=bool)
         is_primary[primary] = True
-        # For each constraint, the auxiliary (non-decision) variables it reads.
-        auxiliary = ~is_primary[incidence.constraint_vars]
-        lengths = np.diff(incidence.constraint_ptr)
+        # For each row, the auxiliary (non-decision) variables it reads.
+        auxiliary = ~is_primary[rows.row_vars]
+        lengths = np.diff(rows.row_ptr)
         owner = np.repeat(np.arange(len(lengths)), lengths)
         self.aux_ptr = np.concatenate(([0], np.cumsum(np.bincount(owner[auxiliary], minlength=len(lengths)))))
-        self.aux_vars = incidence.constraint_vars[auxiliary]
-        self.sub = cp_model.CpModel()
-        self.sub.proto.copy_from(self.proto)
-        self.sub.proto.constraints.clear()
-        self.sub.proto.clear_solution_hint()
+        self.aux_vars = rows.row_vars[auxiliary]
+        self.position = np.full(len(rows.lb), -1, dtype=np.int64)  # free variable -> its index in the sub-model
         self.floor: tuple[np.ndarray, np.ndarray, float] | None = None
-        self.use_objective()
         self.free: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.hold(range(len(self.proto.variables)), values)
+        self.sub = cp_model.CpModel()
+        self.use_objective()
 
     def use_objective(self) -> None:
         """Take the whole model's objective as it is now (each stage sets its own)."""
-        objective = self.proto.objective
-        self.sub.proto.objective.copy_from(objective)
+        objective = self.model.proto.objective
         # CP-SAT minimizes sum(coeffs * vars) + offset; a maximized objective is stored negated
         # with a scaling factor of -1. The Python API writes positive variable indices only.
         self.objective_vars = np.array(list(objective.vars), dtype=np.int64)
         assert (self.objective_vars >= 0).all()
         self.objective_coeffs = np.array(list(objective.coeffs), dtype=np.int64)
         self.objective_offset = float(objective.offset)
+        self.scaling_factor = float(objective.scaling_factor)
         self.maximize = objective.scaling_factor < 0
 
     def hold_objective(self, value: float) -> None:
@@ -490,66 +520,82 @@ class _SubModel:
         inner = float(self.objective_coeffs @ np.asarray(values, dtype=np.int64)[self.objective_vars]) + self.objective_offset
         return -inner if self.maximize else inner
 
-    def hold(self, indices: Iterable[int], values: list[int]) -> None:
-        """Fix ``indices`` at ``values`` in the sub-model."""
-        variables = self.sub.proto.variables
-        for index in indices:
-            domain = variables[index].domain
-            domain[0] = domain[len(domain) - 1] = values[index]
-
     def prepare(self, neighbourhood: np.ndarray, values: list[int]) -> None:
         """Free ``neighbourhood`` and the auxiliary variables next to it (``values`` is the schedule held)."""
-        incidence = self.incidence
         # Day indicators, shortfalls and cap flags beside the freed decisions move with them.
-        near = incidence.constraints_of(neighbourhood)
+        near = self.rows.rows_of(neighbourhood)
         free = np.union1d(neighbourhood, np.unique(gather_ranges(self.aux_ptr, self.aux_vars, near)))
-        self.free_exactly(free)
+        self.free_exactly(free, values)
+
+    def free_exactly(self, free: np.ndarray, values: list[int]) -> None:
+        """The sub-model of ``free`` alone (no neighbours), hinted at ``values``."""
+        rows, current = self.rows, np.asarray(values, dtype=np.int64)
+        self.position[self.free] = -1
+        self.free = free = np.asarray(free, dtype=np.int64)
+        self.position[free] = np.arange(len(free))
+        chosen = rows.rows_of(free)
+        lengths = rows.row_ptr[chosen + 1] - rows.row_ptr[chosen]
+        local = np.repeat(np.arange(len(chosen)), lengths)
+        entries = range_indices(rows.row_ptr, chosen)
+        variables, coeffs = rows.row_vars[entries], rows.row_coeffs[entries]
+        where = self.position[variables]
+        is_free = where >= 0
+        held = ~is_free
+        # The held part of each row is a constant: it moves into the row's bounds.
+        constant = np.bincount(local[held], weights=(coeffs[held] * current[variables[held]]).astype(float), minlength=len(chosen))
+        low, high = rows.lo[chosen] - constant, rows.hi[chosen] - constant
+        lb, ub = rows.lb[free], rows.ub[free]
+        f_local, f_where, f_coeffs = local[is_free], where[is_free], coeffs[is_free]
+        low_term = np.where(f_coeffs > 0, f_coeffs * lb[f_where], f_coeffs * ub[f_where]).astype(float)
+        high_term = np.where(f_coeffs > 0, f_coeffs * ub[f_where], f_coeffs * lb[f_where]).astype(float)
+        reach_low = np.bincount(f_local, weights=low_term, minlength=len(chosen))
+        reach_high = np.bincount(f_local, weights=high_term, minlength=len(chosen))
+        binding = np.flatnonzero((reach_low < low) | (reach_high > high))  # rows the free part could break
+        proto = self.sub.proto
+        proto.variables.clear()
+        proto.constraints.clear()
+        for low_value, high_value in zip(lb.tolist(), ub.tolist(), strict=True):
+            proto.variables.add().domain.extend((low_value, high_value))
+        bounds = np.searchsorted(f_local, np.arange(len(chosen) + 1))
+        where_list, coeff_list = f_where.tolist(), f_coeffs.tolist()
+        for start, end, low_value, high_value in zip(
+            bounds[binding].tolist(), bounds[binding + 1].tolist(), low[binding].tolist(), high[binding].tolist(), strict=True
+        ):
+            linear = proto.constraints.add().linear
+            linear.vars.extend(where_list[start:end])
+            linear.coeffs.extend(coeff_list[start:end])
+            linear.domain.extend((cp_model.INT_MIN if math.isinf(low_value) else math.ceil(low_value - 1e-9),
+                                  cp_model.INT_MAX if math.isinf(high_value) else math.floor(high_value + 1e-9)))
         # The objective: the free terms; every other term is a constant at its value.
-        current = np.asarray(values, dtype=np.int64)
-        is_free = np.isin(self.objective_vars, free)
-        objective = self.sub.proto.objective
+        objective = proto.objective
         objective.vars.clear()
         objective.coeffs.clear()
-        objective.vars.extend(self.objective_vars[is_free].tolist())
-        objective.coeffs.extend(self.objective_coeffs[is_free].tolist())
-        objective.offset = self.objective_offset + float(self.objective_coeffs[~is_free] @ current[self.objective_vars[~is_free]])
+        in_objective = self.position[self.objective_vars]
+        objective_free = in_objective >= 0
+        objective.vars.extend(in_objective[objective_free].tolist())
+        objective.coeffs.extend(self.objective_coeffs[objective_free].tolist())
+        objective.offset = self.objective_offset + float(self.objective_coeffs[~objective_free] @ current[self.objective_vars[~objective_free]])
+        objective.scaling_factor = self.scaling_factor
         if self.floor is not None:
-            # The level held: its free terms may not lose what the fixed ones do not give.
+            # The level held: its free terms may not lose what the held ones do not give.
             floor_vars, floor_coeffs, limit = self.floor
-            floor_free = np.isin(floor_vars, free)
-            row = self.sub.proto.constraints.add().linear
-            row.vars.extend(floor_vars[floor_free].tolist())
+            floor_where = self.position[floor_vars]
+            floor_free = floor_where >= 0
+            row = proto.constraints.add().linear
+            row.vars.extend(floor_where[floor_free].tolist())
             row.coeffs.extend(floor_coeffs[floor_free].tolist())
-            fixed_part = int(floor_coeffs[~floor_free] @ current[floor_vars[~floor_free]])
-            row.domain.extend([cp_model.INT_MIN, math.floor(limit - fixed_part + 1e-9)])
-        hint = self.sub.proto.solution_hint
-        hint.vars.clear()
-        hint.values.clear()
-        hint.vars.extend(free.tolist())
+            held_part = int(floor_coeffs[~floor_free] @ current[floor_vars[~floor_free]])
+            row.domain.extend([cp_model.INT_MIN, math.floor(limit - held_part + 1e-9)])
+        proto.clear_solution_hint()
+        hint = proto.solution_hint
+        hint.vars.extend(range(len(free)))
         hint.values.extend(current[free].tolist())
-
-    def free_exactly(self, free: np.ndarray) -> None:
-        """Free ``free`` alone (no neighbours), with the constraints that read it; no hint yet."""
-        variables, original = self.sub.proto.variables, self.proto.variables
-        for index in free.tolist():
-            domain, source = variables[index].domain, original[index].domain
-            domain[0], domain[len(domain) - 1] = source[0], source[len(source) - 1]
-        self.free = free
-        self.sub.proto.constraints.clear()
-        for index in self.incidence.constraints_of(free).tolist():
-            self.sub.proto.constraints.append(self.proto.constraints[index])
-        self.sub.proto.clear_solution_hint()
 
     def merge(self, solver: cp_model.CpSolver, values: list[int]) -> list[int]:
         """``values`` with the free variables taken from the sub-model's solution."""
         merged = np.asarray(values, dtype=np.int64)
-        solution = np.asarray(solver.response_proto.solution, dtype=np.int64)
-        merged[self.free] = solution[self.free]
+        merged[self.free] = np.asarray(solver.response_proto.solution, dtype=np.int64)
         return merged.tolist()
-
-    def close(self, values: list[int]) -> None:
-        """End the iteration: the freed variables are held again, at ``values``."""
-        self.hold(self.free.tolist(), values)
 
 
 def _lns(
@@ -563,7 +609,7 @@ def _lns(
     workers: int,
     stop: StopFlag | None,
     report: Callable[[float, list[int]], None],
-    incidence: Incidence | None = None,
+    rows: RowModel | None = None,
     sub_model: _SubModel | None = None,
 ) -> tuple[list[int], int]:
     """Large-neighbourhood search: free a neighbourhood, fix the rest, re-solve.
@@ -584,9 +630,11 @@ def _lns(
     if not tiers:
         return values, value
     if sub_model is None:
-        if incidence is None:
-            incidence = read_model(built.model)[1]
-        sub_model = _SubModel(built.model, incidence, np.fromiter(primary, dtype=np.int64), values)
+        if rows is None:
+            rows = read_model(built.model)[1]
+        if rows is None:  # pragma: no cover - the structure model is rows and implications only
+            return values, value
+        sub_model = _SubModel(built.model, rows, np.fromiter(primary, dtype=np.int64))
     maximize = sub_model.maximize
 
     def finished() -> bool:
@@ -598,7 +646,7 @@ def _lns(
     solved = 0  # sub-problems solved to optimality in a row at this tier
     rng = np.random.default_rng(params.seed)
     spent = 0.0
-    started = time.perf_counter()
+    started = trimmed = time.perf_counter()
     step = min(5.0, max(0.5, budget / 15))
     arrays = [[np.fromiter(sorted(n), dtype=np.int64) for n in tier_sets] for tier_sets in tiers]
     while spent < budget and not finished() and not (stop is not None and stop.is_set()):
@@ -620,7 +668,9 @@ def _lns(
                 value = found
                 if improved:
                     report(float(value), values)
-        sub_model.close(values)
+        if time.perf_counter() - trimmed >= _TRIM_EVERY:
+            _return_freed_memory(collect=False)  # (a full collection costs up to a second at XL)
+            trimmed = time.perf_counter()
     return values, value
 
 
@@ -717,26 +767,26 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
         lp_wanted = params.lp_bound and constraints <= _LP_MAX_CONSTRAINTS_DETERMINISTIC
     else:
         lp_wanted = params.lp_bound and (constraints <= _LP_MAX_CONSTRAINTS or params.time_limit >= _LP_LONG_RUN)
-    # One pass over the model gives the LP its rows and the neighbourhood search its incidence.
+    # One pass over the model gives the LP its rows and the neighbourhood search its rows.
     # Skipped when neither can run: a short limit already spent on building (XL at 10 s,
     # where the pass alone takes 14 s).
     relaxed: LinearRelaxation | None = None
-    incidence: Incidence | None = None
+    rows: RowModel | None = None
     if lp_wanted or clock.has_time():
-        relaxed, incidence = read_model(structure.model)
+        relaxed, rows = read_model(structure.model)
     lp = _LpFold(LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic, lp=relaxed) if lp_wanted else None)
     primary_hint = _structure_primary(data, structure, greedy)
     hint_seconds = min(30.0, max(1.0, params.time_limit / 4))
     hint = None
     # The sub-model the hint is completed in goes on to the neighbourhood search (one copy).
     sub_model: _SubModel | None = None
-    if incidence is not None and relaxed is not None:
-        hint, sub_model = _complete_structure_hint(structure, incidence, relaxed, primary_hint, hint_seconds, params.deterministic)
+    if rows is not None and relaxed is not None:
+        hint, sub_model = _complete_structure_hint(structure, rows, relaxed, primary_hint, hint_seconds, params.deterministic)
     del relaxed  # the LP job holds it as long as it needs it
+    if constraints >= _RELEASE_ABOVE_CONSTRAINTS:
+        _return_freed_memory()  # (the pass over the model and the hint's sub-model leave hundreds of MB at XL)
     if hint is None:  # no pass over the model (or, never seen, decisions breaking a row): solve a copy
         hint = _complete_hint(structure.model, primary_hint, hint_seconds, params.deterministic)
-        if hint is not None and sub_model is not None:
-            sub_model.hold(range(len(hint)), hint)
     if hint is not None:
         _hint_all(structure.model, hint)
     elif not clock.has_time():  # XL at 10 s: the copy gets a few seconds and does not finish
@@ -820,10 +870,8 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
 
         budget = stage1_limit * (1 - full_share) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
         bound_now = (lambda: best_bound) if params.deterministic else fold_lp
-        if sub_model is not None and stage_values is not hint:  # the whole-model solve moved on
-            sub_model.hold(range(len(stage_values)), stage_values)
         stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report,
-                                       incidence, sub_model)
+                                       rows, sub_model)
         if lns_value > coverage_value:
             solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
             coverage_value = weighted_delivered(data, solution)
@@ -879,7 +927,7 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
                                      _gap(coverage_value, fixed_bound), *counts_at(values), needed))
 
         stage_values, minimum = _lns(structure, data, stage_values, start_minimum, lambda: 0.0, params, seconds, workers, stop,
-                                     minimums_report, incidence, sub_model)
+                                     minimums_report, rows, sub_model)
         messages.append(f"the model has {constraints:,} constraints: stage 2 searches neighbourhoods too "
                         f"(below the minimums {start_minimum:,} -> {minimum:,})")
         if minimum < start_minimum:
@@ -983,8 +1031,11 @@ def solve(
         structure = build_structure_model(data, fixed)
         # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
         build_seconds = clock.elapsed() - greedy_seconds
+        large = len(structure.model.proto.constraints) >= _RELEASE_ABOVE_CONSTRAINTS
         outcome = _structure_stages(context, structure, greedy)
         del structure  # its memory goes before the assignment model is built
+        if large:
+            _return_freed_memory()
     solution, status, best_bound, coverage_value = outcome.solution, outcome.status, outcome.best_bound, outcome.coverage_value
     levels, breakdown, stopped, lp = outcome.levels, outcome.breakdown, outcome.stopped, outcome.lp
 

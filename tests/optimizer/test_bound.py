@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,8 +19,10 @@ from models.io import load_scenario
 from optimizer.bound import (
     LinearRelaxation,
     LpBoundJob,
+    constraint_matrix,
     dual_bound,
     pdlp_bound,
+    read_model,
     relaxation,
     satisfies,
 )
@@ -94,6 +97,58 @@ def test_any_multipliers_give_a_bound_above_every_integer_point() -> None:
         for _ in range(10):
             y = rng.normal(size=lp.num_rows) * 2  # any sign, any size: the bound stays valid
             assert dual_bound(lp, y) >= best - 1e-9
+
+
+def _row_satisfied(rows: Any, point: np.ndarray) -> bool:
+    activity = np.array([rows.row_coeffs[a:b] @ point[rows.row_vars[a:b]] for a, b in itertools.pairwise(rows.row_ptr)])
+    return bool(np.all(activity >= rows.lo - 1e-9) and np.all(activity <= rows.hi + 1e-9))
+
+
+def test_the_rows_are_the_model_exactly() -> None:
+    # Linear rows with a negated reference, clauses of every kind, an implication and an
+    # integer variable: a point of the box obeys the rows exactly when CP-SAT accepts it.
+    model = cp_model.CpModel()
+    a, b, c = (model.new_bool_var(name) for name in "abc")
+    n = model.new_int_var(0, 2, "n")
+    model.add(a + 2 * n - c <= 3)
+    model.add(n >= b)
+    model.add_bool_or([a, b.Not()])
+    model.add_at_most_one(b, c)
+    model.add_implication(c, a)  # (an enforced bool_and: out of the relaxation, in the rows)
+    model.add_exactly_one(a, b.Not(), c)
+    model.maximize(a + b + n)
+    lp, rows = read_model(model)
+    assert rows is not None and rows.num_rows == lp.num_rows + 1  # the implication's row
+    for values in itertools.product((0, 1), (0, 1), (0, 1), (0, 1, 2)):
+        fixed = cp_model.CpModel()
+        fixed.proto.copy_from(model.proto)
+        for index, value in enumerate(values):
+            domain = fixed.proto.variables[index].domain
+            domain[0] = domain[1] = value
+        solver = cp_model.CpSolver()
+        accepted = solver.solve(fixed) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        point = np.array(values)
+        assert _row_satisfied(rows, point) == accepted, values
+    assert np.array_equal(rows.variables_of(rows.rows_of(np.array([3]))), [0, 1, 2, 3])  # n's rows read a, b, c, n
+
+
+def test_a_model_with_an_enforced_linear_row_has_no_row_model() -> None:
+    model = cp_model.CpModel()
+    x, y, b = (model.new_bool_var(name) for name in "xyb")
+    model.add(x + y <= 1).only_enforce_if(b)
+    model.maximize(x + y)
+    lp, rows = read_model(model)
+    assert rows is None and lp.num_rows == 0  # (the relaxation just leaves the row out)
+
+
+def test_the_bound_from_a_matrix_is_the_bound_from_the_rows() -> None:
+    lp = relaxation(_coverage_model("demo.yaml"))
+    matrix = constraint_matrix(lp)
+    y = np.random.default_rng(5).normal(size=lp.num_rows)
+    assert dual_bound(lp, y, matrix) == pytest.approx(dual_bound(lp, y), rel=1e-12)
+    bare = dataclasses.replace(lp, rows=np.zeros(0, dtype=np.int64), cols=np.zeros(0, dtype=np.int64), vals=np.zeros(0))
+    found = pdlp_bound(bare, 30.0, matrix=matrix)  # as the worker runs it: the coordinates gone
+    assert found is not None and found.bound >= 144
 
 
 def _coverage_model(name: str) -> cp_model.CpModel:

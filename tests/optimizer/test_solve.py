@@ -284,9 +284,10 @@ def test_hint_by_parts_completes_the_greedy_schedule_without_copying_the_model()
     data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
     built = build_structure_model(data)
     built.model.maximize(built.levels["coverage"])
-    relaxed, incidence = read_model(built.model)
+    relaxed, rows = read_model(built.model)
+    assert rows is not None
     primary = solve_module._structure_primary(data, built, best_greedy_solution(data))
-    hint, _ = solve_module._complete_structure_hint(built, incidence, relaxed, primary, 5.0, False)
+    hint, _ = solve_module._complete_structure_hint(built, rows, relaxed, primary, 5.0, False)
     assert hint is not None
     assert all(hint[index] == value for index, value in primary.items())  # the decisions kept
     assert _feasible_in_full(built.model, hint)
@@ -295,7 +296,7 @@ def test_hint_by_parts_completes_the_greedy_schedule_without_copying_the_model()
     broken = dict(primary) | {some_attend.index: 1}
     opened = [var.index for k in data.candidates for var in built.variables.open[k.index]]  # type: ignore[union-attr]
     broken |= {index: 0 for index in opened}  # every session closed, yet someone attends
-    assert solve_module._complete_structure_hint(built, incidence, relaxed, broken, 5.0, False)[0] is None
+    assert solve_module._complete_structure_hint(built, rows, relaxed, broken, 5.0, False)[0] is None
 
 
 def _harbor_week_hinted() -> tuple[Any, ...]:
@@ -303,11 +304,12 @@ def _harbor_week_hinted() -> tuple[Any, ...]:
     data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
     built = build_structure_model(data)
     built.model.maximize(built.levels["coverage"])
-    relaxed, incidence = read_model(built.model)
+    relaxed, rows = read_model(built.model)
+    assert rows is not None
     greedy = best_greedy_solution(data)
-    hint, sub_model = solve_module._complete_structure_hint(built, incidence, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
+    hint, sub_model = solve_module._complete_structure_hint(built, rows, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
     assert hint is not None
-    return data, built, incidence, greedy, hint, sub_model
+    return data, built, rows, greedy, hint, sub_model
 
 
 def test_a_sub_model_scores_the_whole_schedule_and_its_solution_is_whole() -> None:
@@ -316,13 +318,15 @@ def test_a_sub_model_scores_the_whole_schedule_and_its_solution_is_whole() -> No
     values, value = hint, weighted_delivered(data, greedy)
     for neighbourhood in tiers[1][:4]:  # days and group types
         sub_model.prepare(np.fromiter(sorted(neighbourhood), dtype=np.int64), values)
+        # Only the free variables and the rows they could break: held ones are constants.
+        assert len(sub_model.sub.proto.variables) == len(sub_model.free) < len(built.model.proto.variables) // 4
+        assert len(sub_model.sub.proto.constraints) < len(built.model.proto.constraints) // 4
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.max_time_in_seconds = 5.0
         assert solver.solve(sub_model.sub) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
         assert solver.objective_value >= value  # the hint is a solution of the sub-model
         values = sub_model.merge(solver, values)
-        sub_model.close(values)
         value = int(round(solver.objective_value))
         # The sub-model's objective is the whole schedule's coverage.
         assert value == sum(coefficient * values[var.index] for var, coefficient in _coverage_terms(built))
@@ -356,7 +360,7 @@ def test_a_limit_spent_on_building_still_gives_the_greedy_schedule_or_better(mon
 def test_stage_two_by_neighbourhoods_holds_coverage_and_lowers_the_shortfall() -> None:
     # At XL stage 2 searches neighbourhoods in the stage-1 sub-model: the objective becomes
     # the shortfall below the program minimums, and coverage is held by a row of each sub-model.
-    data, built, incidence, greedy, hint, sub_model = _harbor_week_hinted()
+    data, built, rows, greedy, hint, sub_model = _harbor_week_hinted()
     coverage = weighted_delivered(data, greedy)
     assert sub_model.evaluate(hint) == coverage == solve_module._value_at(built.levels["coverage"], hint)
     sub_model.hold_objective(coverage)
@@ -366,7 +370,7 @@ def test_stage_two_by_neighbourhoods_holds_coverage_and_lowers_the_shortfall() -
     assert start == solve_module._value_at(built.levels["minimums"], hint) > 0
     improved: list[float] = []
     values, minimum = solve_module._lns(built, data, hint, start, lambda: 0.0, SolveParams(workers=1, seed=3), 6.0, 1, None,
-                                        lambda found, _values: improved.append(found), incidence, sub_model)
+                                        lambda found, _values: improved.append(found), rows, sub_model)
     assert minimum < start and improved == sorted(improved, reverse=True) and improved[-1] == minimum
     assert solve_module._value_at(built.levels["minimums"], values) == minimum
     assert solve_module._value_at(built.levels["coverage"], values) >= coverage  # the level above held
@@ -379,10 +383,11 @@ def test_a_held_level_binds_every_sub_model() -> None:
     data = build_problem_data(load_scenario(SCENARIOS / "demo.yaml").scenario)
     built = build_structure_model(data)
     built.model.maximize(built.levels["coverage"])
-    relaxed, incidence = read_model(built.model)
+    relaxed, rows = read_model(built.model)
+    assert rows is not None
     primary, tiers = solve_module._neighbourhoods(data, built)
     empty = dict.fromkeys(primary, 0)
-    hint, sub_model = solve_module._complete_structure_hint(built, incidence, relaxed, empty, 5.0, False)
+    hint, sub_model = solve_module._complete_structure_hint(built, rows, relaxed, empty, 5.0, False)
     assert hint is not None and sub_model.evaluate(hint) == 0
     sub_model.hold_objective(10**6)  # more than the week can deliver
     built.model.minimize(built.levels["minimums"])
