@@ -551,9 +551,8 @@ class _SubModel:
         reach_low = np.bincount(f_local, weights=low_term, minlength=len(chosen))
         reach_high = np.bincount(f_local, weights=high_term, minlength=len(chosen))
         binding = np.flatnonzero((reach_low < low) | (reach_high > high))  # rows the free part could break
+        self.sub = cp_model.CpModel()  # (a cleared one would keep its largest size cached: the hint's, at XL)
         proto = self.sub.proto
-        proto.variables.clear()
-        proto.constraints.clear()
         for low_value, high_value in zip(lb.tolist(), ub.tolist(), strict=True):
             proto.variables.add().domain.extend((low_value, high_value))
         bounds = np.searchsorted(f_local, np.arange(len(chosen) + 1))
@@ -568,8 +567,6 @@ class _SubModel:
                                   cp_model.INT_MAX if math.isinf(high_value) else math.floor(high_value + 1e-9)))
         # The objective: the free terms; every other term is a constant at its value.
         objective = proto.objective
-        objective.vars.clear()
-        objective.coeffs.clear()
         in_objective = self.position[self.objective_vars]
         objective_free = in_objective >= 0
         objective.vars.extend(in_objective[objective_free].tolist())
@@ -586,7 +583,6 @@ class _SubModel:
             row.coeffs.extend(floor_coeffs[floor_free].tolist())
             held_part = int(floor_coeffs[~floor_free] @ current[floor_vars[~floor_free]])
             row.domain.extend([cp_model.INT_MIN, math.floor(limit - held_part + 1e-9)])
-        proto.clear_solution_hint()
         hint = proto.solution_hint
         hint.vars.extend(range(len(free)))
         hint.values.extend(current[free].tolist())
