@@ -288,12 +288,13 @@ def _complete_structure_hint(
 ) -> tuple[list[int] | None, _SubModel]:
     """:func:`_complete_hint` for the structure model without copying it: the decisions held,
     only the constraints that read an auxiliary variable (day indicators, shortfalls, cap
-    flags) are solved; the others are checked against the relaxation's rows afterwards.
+    flags) are solved, in a sub-model of the rows that read them with the decisions moved
+    into their bounds; the others are checked against the relaxation's rows afterwards.
 
     At 2,000 participants the copy of :func:`_complete_hint` cost about 800 MB and seconds.
     Returns the completed values, or None when the decisions break a row (the caller then
-    falls back), and the sub-model, every variable held at the completed values: the
-    neighbourhood search goes on with it.
+    falls back), and the sub-model (its rows and objective): the neighbourhood search goes
+    on with it.
     """
     decisions = np.fromiter(primary, dtype=np.int64)
     values = rows.lb.copy()
@@ -618,7 +619,8 @@ def _lns(
     a row move up a tier, one cut short moves down.
     Deterministic mode counts CP-SAT's deterministic time instead of the wall clock, with a
     seeded neighbourhood order. Each sub-problem is a model of its own (:class:`_SubModel`,
-    made here unless given, every variable held at ``values``): ``built`` is left as it was.
+    made here unless given, and built afresh from ``values`` for each neighbourhood):
+    ``built`` is left as it was.
     """
     if budget <= 0:
         return values, value
