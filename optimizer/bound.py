@@ -101,10 +101,6 @@ class RowModel:
         """The sorted rows that read any of ``variables``."""
         return np.unique(gather_ranges(self.variable_ptr, self.variable_rows, variables))
 
-    def variables_of(self, rows: np.ndarray) -> np.ndarray:
-        """The sorted variables that any of ``rows`` reads."""
-        return np.unique(gather_ranges(self.row_ptr, self.row_vars, rows))
-
 
 def gather_ranges(ptr: np.ndarray, data: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """``data[ptr[i]:ptr[i + 1]]`` for every ``i`` in ``ids``, concatenated (no Python loop)."""
@@ -204,15 +200,11 @@ def read_model(model: cp_model.CpModel) -> tuple[LinearRelaxation, RowModel | No
     value_of = np.frombuffer(vals)
     low_of, high_of = np.frombuffer(lo), np.frombuffer(hi)
     is_implied = np.frombuffer(implied, dtype=np.int8).astype(bool)
-    box = (lb.astype(float), ub.astype(float))
-    if is_implied.any():  # the relaxation's rows, renumbered
-        kept = ~is_implied
-        number = np.cumsum(kept) - 1
-        entries = kept[row_of]
-        lp = LinearRelaxation(number[row_of[entries]], col_of[entries], value_of[entries], low_of[kept], high_of[kept],
-                              *box, objective, scale * proto.objective.offset)
-    else:
-        lp = LinearRelaxation(row_of, col_of, value_of, low_of, high_of, *box, objective, scale * proto.objective.offset)
+    kept = ~is_implied  # the relaxation's rows, renumbered
+    number = np.cumsum(kept) - 1
+    entries = kept[row_of]
+    lp = LinearRelaxation(number[row_of[entries]], col_of[entries], value_of[entries], low_of[kept], high_of[kept],
+                          lb.astype(float), ub.astype(float), objective, scale * proto.objective.offset)
     return lp, (_row_model(row_of, col_of, value_of, low_of, high_of, lb, ub) if exact else None)
 
 
@@ -260,14 +252,14 @@ def satisfies(lp: LinearRelaxation, values: np.ndarray, tolerance: float = 1e-9)
 def dual_bound(lp: LinearRelaxation, y: np.ndarray, matrix: Any = None) -> float:
     """The weak-duality bound of multipliers ``y`` (any values; see the module docstring).
 
-    ``matrix``: the rows as a scipy sparse matrix, when ``lp`` no longer holds them.
+    ``matrix``: :func:`constraint_matrix` of ``lp``, made once by a caller that bounds many
+    ``y`` (or whose ``lp`` no longer holds its rows).
     """
+    if matrix is None:
+        matrix = constraint_matrix(lp)
     y = np.where((y > 0) & np.isinf(lp.hi), 0.0, y)
     y = np.where((y < 0) & np.isinf(lp.lo), 0.0, y)
-    if matrix is None:
-        reduced = lp.objective - np.bincount(lp.cols, weights=lp.vals * y[lp.rows], minlength=len(lp.objective))
-    else:
-        reduced = lp.objective - matrix.T @ y
+    reduced = lp.objective - matrix.T @ y
     box = np.maximum(reduced * lp.lb, reduced * lp.ub)
     rows = np.where(y > 0, y * np.where(np.isinf(lp.hi), 0.0, lp.hi), y * np.where(np.isinf(lp.lo), 0.0, lp.lo))
     return float(lp.offset + box.sum() + rows.sum())
