@@ -43,6 +43,7 @@ from optimizer.bound import (
     satisfies,
 )
 from optimizer.data import (
+    AppointmentOption,
     FixedAppointment,
     FixedSessions,
     KeepReference,
@@ -221,12 +222,72 @@ def _hint_all(model: cp_model.CpModel, values: list[int]) -> None:
     hint.values.extend(values[:count])
 
 
-def _value_at(expr: cp_model.LinearExprT, values: list[int]) -> int:
-    """A linear expression's value with every variable at ``values`` (index -> value)."""
-    if not isinstance(expr, cp_model.LinearExpr):  # a constant
-        return int(expr)
-    flat = cp_model_helper.FlatIntExpr(expr)
-    return int(flat.offset) + sum(int(c) * values[var.index] for var, c in zip(flat.vars, flat.coeffs, strict=True))
+@dataclass(frozen=True)
+class _Linear:
+    """A linear expression by variable index: ``coeffs @ values[vars] + offset``.
+
+    What a level or family is once the model it was written in is gone.
+    """
+
+    vars: np.ndarray
+    coeffs: np.ndarray
+    offset: int
+
+    @classmethod
+    def of(cls, expr: cp_model.LinearExprT) -> _Linear:
+        if not isinstance(expr, cp_model.LinearExpr):  # a constant
+            return cls(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), int(expr))
+        flat = cp_model_helper.FlatIntExpr(expr)
+        indices = np.array([var.index for var in flat.vars], dtype=np.int64)
+        assert (indices >= 0).all()  # (the model's expressions read variables, never their negations)
+        return cls(indices, np.array(flat.coeffs, dtype=np.int64), int(flat.offset))
+
+    def at(self, values: list[int] | np.ndarray) -> int:
+        """The value with every variable at ``values`` (index -> value)."""
+        return int(self.coeffs @ np.asarray(values, dtype=np.int64)[self.vars]) + self.offset
+
+
+@dataclass(frozen=True)
+class _Decisions:
+    """The structure model's variables as indices: its decisions, levels and families.
+
+    Everything the stages read after the search has its rows (:class:`RowModel`). At XL the
+    model itself (about 440 MB of protobuf, kept alive by every ``IntVar``) is then dropped.
+    """
+
+    attend: dict[int, list[tuple[int, int]]]  # candidate -> [(participant, index)]
+    open: dict[int, list[int]]  # candidate -> index per position in k.therapists
+    flow: dict[int, list[tuple[int, int, int]]]  # candidate -> [(therapist position, class, index)]
+    appointment: dict[int, list[tuple[AppointmentOption, int]]]  # spec -> [(option, index)]
+    levels: dict[str, _Linear]
+    families: dict[str, _Linear]
+    sessions: np.ndarray  # indices of the open and appointment variables
+    delivered: np.ndarray  # indices of the attend and appointment variables
+
+    @classmethod
+    def of(cls, built: BuiltModel) -> _Decisions:
+        v = built.variables
+        assert v is not None
+        attend = {k: [(p, var.index) for p, var in items] for k, items in v.attend.items()}
+        opened = {k: [var.index for var in items] for k, items in v.open.items()}
+        appointment = {s: [(option, var.index) for option, var in items] for s, items in v.appointment.items()}
+        x = [i for items in attend.values() for _, i in items]
+        a = [i for items in appointment.values() for _, i in items]
+        flow: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
+        for (k, i, c), var in v.flow.items():
+            flow[k].append((i, c, var.index))
+        return cls(
+            attend, opened, dict(flow), appointment,
+            {name: _Linear.of(expr) for name, expr in built.levels.items()},
+            {name: _Linear.of(expr) for name, expr in built.families.items()},
+            np.array([i for items in opened.values() for i in items] + a, dtype=np.int64),
+            np.array(x + a, dtype=np.int64),
+        )
+
+    def counts(self, values: list[int] | np.ndarray) -> tuple[int, int]:
+        """Sessions and delivered person-sessions at ``values`` (the model's own, fixed ones apart)."""
+        array = np.asarray(values, dtype=np.int64)
+        return int(array[self.sessions].sum()), int(array[self.delivered].sum())
 
 
 def _solution_values(solver: cp_model.CpSolver) -> list[int]:
@@ -284,7 +345,7 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
 
 
 def _complete_structure_hint(
-    built: BuiltModel, rows: RowModel, relaxed: LinearRelaxation, primary: dict[int, int], seconds: float, deterministic: bool
+    v: _Decisions, rows: RowModel, relaxed: LinearRelaxation, primary: dict[int, int], seconds: float, deterministic: bool
 ) -> tuple[list[int] | None, _SubModel]:
     """:func:`_complete_hint` for the structure model without copying it: the decisions held,
     only the constraints that read an auxiliary variable (day indicators, shortfalls, cap
@@ -299,7 +360,7 @@ def _complete_structure_hint(
     decisions = np.fromiter(primary, dtype=np.int64)
     values = rows.lb.copy()
     values[decisions] = np.fromiter(primary.values(), dtype=np.int64)
-    sub_model = _SubModel(built.model, rows, decisions)
+    sub_model = _SubModel(rows, decisions, v.levels["coverage"], maximize=True)
     auxiliary = np.setdiff1d(np.arange(len(values)), decisions, assume_unique=True)
     sub_model.free_exactly(auxiliary, values.tolist())
     solver = _hint_solver(seconds, deterministic)
@@ -310,10 +371,8 @@ def _complete_structure_hint(
     return (completed if satisfies(relaxed, np.asarray(completed, dtype=float)) else None), sub_model
 
 
-def _structure_primary(data: ProblemData, built: BuiltModel, solution: Solution) -> dict[int, int]:
+def _structure_primary(data: ProblemData, v: _Decisions, solution: Solution) -> dict[int, int]:
     """Main decision values of the structure model for a solution."""
-    v = built.variables
-    assert v is not None
     values: dict[int, int] = {}
     attending: dict[int, set[int]] = defaultdict(set)
     open_positions: dict[int, set[int]] = defaultdict(set)
@@ -327,28 +386,28 @@ def _structure_primary(data: ProblemData, built: BuiltModel, solution: Solution)
             flows[k_index, i, int(k.class_of[position_of[p]])] += 1
     for k in data.candidates:
         for p, var in v.attend[k.index]:
-            values[var.index] = int(p in attending[k.index])
+            values[var] = int(p in attending[k.index])
         for i, var in enumerate(v.open[k.index]):
-            values[var.index] = int(i in open_positions[k.index])
-    for key, var in v.flow.items():
-        values[var.index] = flows.get(key, 0)
+            values[var] = int(i in open_positions[k.index])
+    for k_index, items in v.flow.items():
+        for i, c, var in items:
+            values[var] = flows.get((k_index, i, c), 0)
     chosen = defaultdict(list)
     for spec_index, option in solution.appointments:
         chosen[spec_index].append(option)
     for spec in data.appointments:
         for option, var in v.appointment[spec.index]:
-            values[var.index] = int(option in chosen[spec.index])
+            values[var] = int(option in chosen[spec.index])
     return values
 
 
-def _structure_solution(data: ProblemData, built: BuiltModel, value: Callable[[cp_model.IntVar], int], fixed: FixedSessions | None = None) -> Solution:
-    """Split a structure-model solution into named sessions (always legal: see docs/model.md)."""
-    v = built.variables
-    assert v is not None
+def _structure_solution(data: ProblemData, v: _Decisions, values: list[int], fixed: FixedSessions | None = None) -> Solution:
+    """Split a structure-model solution (``values``: index -> value) into named sessions
+    (always legal: see docs/model.md)."""
     solution = Solution(fixed=fixed)
     for k in data.candidates:
-        people = [p for p, var in v.attend[k.index] if value(var)]
-        open_positions = [i for i, var in enumerate(v.open[k.index]) if value(var)]
+        people = [p for p, var in v.attend[k.index] if values[var]]
+        open_positions = [i for i, var in enumerate(v.open[k.index]) if values[var]]
         if not people or not open_positions:
             continue
         if k.simple:
@@ -367,10 +426,8 @@ def _structure_solution(data: ProblemData, built: BuiltModel, value: Callable[[c
             for p in people:
                 pool[int(k.class_of[position_of[p]])].append(p)
             members: dict[int, list[int]] = defaultdict(list)
-            for (k_index, i, c), var in v.flow.items():
-                if k_index != k.index:
-                    continue
-                count = value(var)
+            for i, c, var in v.flow.get(k.index, ()):
+                count = values[var]
                 members[i].extend(pool[c][:count])
                 pool[c] = pool[c][count:]
             for i in open_positions:
@@ -378,7 +435,7 @@ def _structure_solution(data: ProblemData, built: BuiltModel, value: Callable[[c
                     solution.groups.append((k.index, i, members[i]))
     for spec in data.appointments:
         for option, var in v.appointment[spec.index]:
-            if value(var):
+            if values[var]:
                 solution.appointments.append((spec.index, option))
     return solution
 
@@ -420,7 +477,7 @@ def counting_bound(data: ProblemData, fixed: FixedSessions | None = None) -> int
     return total
 
 
-def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], list[list[set[int]]]]:
+def _neighbourhoods(data: ProblemData, v: _Decisions) -> tuple[set[int], list[list[set[int]]]]:
     """Primary variable indices, and the neighbourhoods the LNS frees, in tiers from small to large.
 
     Tier 0: half-days and (day, group type); tier 1: days, group types and pairs of
@@ -431,18 +488,13 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
     Freeing whole days lets cohorts re-form: a session moved from Tuesday to Thursday needs
     every decision of both days free at once, which random neighbourhoods rarely give.
     """
-    v = built.variables
-    assert v is not None
     by_day: dict[int, set[int]] = defaultdict(set)
     by_type: dict[int, set[int]] = defaultdict(set)
     by_half: dict[tuple[int, int], set[int]] = defaultdict(set)
     by_day_type: dict[tuple[int, int], set[int]] = defaultdict(set)
     by_half_kind: dict[tuple[int, int, int | str], set[int]] = defaultdict(set)
-    flows_of: dict[int, list[int]] = defaultdict(list)
-    for (k_index, _, _), var in v.flow.items():
-        flows_of[k_index].append(var.index)
     for k in data.candidates:
-        indices = [var.index for _, var in v.attend[k.index]] + [var.index for var in v.open[k.index]] + flows_of[k.index]
+        indices = [var for _, var in v.attend[k.index]] + v.open[k.index] + [var for _, _, var in v.flow.get(k.index, ())]
         by_day[k.day].update(indices)
         by_type[k.group_type].update(indices)
         by_day_type[k.day, k.group_type].update(indices)
@@ -452,9 +504,9 @@ def _neighbourhoods(data: ProblemData, built: BuiltModel) -> tuple[set[int], lis
     for spec in data.appointments:
         for option, var in v.appointment[spec.index]:
             half = int((option.start % 1440) >= 14 * 60)
-            by_day[option.day].add(var.index)
-            by_half[option.day, half].add(var.index)
-            by_half_kind[option.day, half, spec.kind].add(var.index)
+            by_day[option.day].add(var)
+            by_half[option.day, half].add(var)
+            by_half_kind[option.day, half, spec.kind].add(var)
     primary = set().union(*by_day.values()) if by_day else set()
     days = sorted(by_day)
     halves = sorted(by_half)
@@ -481,8 +533,7 @@ class _SubModel:
     and hundreds of MB each time.
     """
 
-    def __init__(self, model: cp_model.CpModel, rows: RowModel, primary: np.ndarray) -> None:
-        self.model = model
+    def __init__(self, rows: RowModel, primary: np.ndarray, objective: _Linear, maximize: bool) -> None:
         self.rows = rows
         is_primary = np.zeros(len(rows.lb), dtype=bool)
         is_primary[primary] = True
@@ -496,19 +547,18 @@ class _SubModel:
         self.floor: tuple[np.ndarray, np.ndarray, float] | None = None
         self.free: np.ndarray = np.zeros(0, dtype=np.int64)
         self.sub = cp_model.CpModel()
-        self.use_objective()
+        self.use_objective(objective, maximize)
 
-    def use_objective(self) -> None:
-        """Take the whole model's objective as it is now (each stage sets its own)."""
-        objective = self.model.proto.objective
+    def use_objective(self, objective: _Linear, maximize: bool) -> None:
+        """Search ``objective`` from now on (each stage sets its own)."""
         # CP-SAT minimizes sum(coeffs * vars) + offset; a maximized objective is stored negated
-        # with a scaling factor of -1. The Python API writes positive variable indices only.
-        self.objective_vars = np.array(list(objective.vars), dtype=np.int64)
-        assert (self.objective_vars >= 0).all()
-        self.objective_coeffs = np.array(list(objective.coeffs), dtype=np.int64)
-        self.objective_offset = float(objective.offset)
-        self.scaling_factor = float(objective.scaling_factor)
-        self.maximize = objective.scaling_factor < 0
+        # with a scaling factor of -1 (as the Python API writes it).
+        sign = -1 if maximize else 1
+        self.objective_vars = objective.vars
+        self.objective_coeffs = sign * objective.coeffs
+        self.objective_offset = float(sign * objective.offset)
+        self.scaling_factor = float(sign)
+        self.maximize = maximize
 
     def hold_objective(self, value: float) -> None:
         """From now on every sub-model keeps the current objective at ``value`` or better
@@ -596,7 +646,7 @@ class _SubModel:
 
 
 def _lns(
-    built: BuiltModel,
+    v: _Decisions,
     data: ProblemData,
     values: list[int],
     value: int,
@@ -606,8 +656,7 @@ def _lns(
     workers: int,
     stop: StopFlag | None,
     report: Callable[[float, list[int]], None],
-    rows: RowModel | None = None,
-    sub_model: _SubModel | None = None,
+    sub_model: _SubModel,
 ) -> tuple[list[int], int]:
     """Large-neighbourhood search: free a neighbourhood, fix the rest, re-solve.
 
@@ -618,21 +667,14 @@ def _lns(
     neighbourhood size adapts: ``_LNS_PROMOTE_AFTER`` sub-problems solved to optimality in
     a row move up a tier, one cut short moves down.
     Deterministic mode counts CP-SAT's deterministic time instead of the wall clock, with a
-    seeded neighbourhood order. Each sub-problem is a model of its own (:class:`_SubModel`,
-    made here unless given, and built afresh from ``values`` for each neighbourhood):
-    ``built`` is left as it was.
+    seeded neighbourhood order. Each sub-problem is a model of its own, built afresh from
+    ``values`` for each neighbourhood by ``sub_model`` from the structure model's rows.
     """
     if budget <= 0:
         return values, value
-    primary, tiers = _neighbourhoods(data, built)
+    _, tiers = _neighbourhoods(data, v)
     if not tiers:
         return values, value
-    if sub_model is None:
-        if rows is None:
-            rows = read_model(built.model)[1]
-        if rows is None:  # pragma: no cover - the structure model is rows and implications only
-            return values, value
-        sub_model = _SubModel(built.model, rows, np.fromiter(primary, dtype=np.int64))
     maximize = sub_model.maximize
 
     def finished() -> bool:
@@ -731,33 +773,42 @@ class _StructureOutcome:
     stopped: bool
     first_solution: float | None
     lp: _LpFold
+    build_seconds: float
+    constraints: int  # in the structure model (0: none was built)
 
 
-def _greedy_outcome(data: ProblemData, greedy: Solution, fixed: FixedSessions | None) -> _StructureOutcome:
+def _greedy_outcome(data: ProblemData, greedy: Solution, fixed: FixedSessions | None, build_seconds: float) -> _StructureOutcome:
     """The greedy schedule as the stages' outcome, bounded by counting (no model was built)."""
     value = weighted_delivered(data, greedy)
     bound = float(counting_bound(data, fixed))
     status = SolveStatus.OPTIMAL if value >= bound else SolveStatus.FEASIBLE
     return _StructureOutcome(greedy, status, float(value) if status == SolveStatus.OPTIMAL else bound,
-                             value, {"coverage": float(value)}, {}, False, None, _LpFold(None))
+                             value, {"coverage": float(value)}, {}, False, None, _LpFold(None), build_seconds, 0)
 
 
-def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution) -> _StructureOutcome:
-    """Stages 1, 1b, 2 and 2b, on the structure model: coverage, then the program minimums.
+def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float) -> _StructureOutcome:
+    """Builds the structure model and runs stages 1, 1b, 2 and 2b on it: coverage, then the
+    program minimums.
 
     Everything that reads the structure model lives here, so it is all released when this
-    returns, before stage 3 builds the assignment model (XL: about 0.9 GB).
+    returns, before stage 3 builds the assignment model. Where the whole model is never
+    solved (XL, no re-planning), it is dropped as soon as its rows are read and the hint is
+    complete: the search and stage 2 work on the rows and on :class:`_Decisions` alone
+    (XL-1: 440 MB less through stages 1-2).
     """
-    v = structure.variables
-    assert v is not None
     data, fixed, reconciliation, replan = context.data, context.fixed, context.reconciliation, context.replan
     params, clock, workers, on_progress, stop = context.params, context.clock, context.workers, context.on_progress, context.stop
     messages, needed, fixed_sessions, fixed_delivered = context.messages, context.needed, context.fixed_sessions, context.fixed_delivered
+    structure: BuiltModel | None = build_structure_model(data, fixed)
+    assert structure is not None
+    # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
+    build_seconds = clock.elapsed() - greedy_seconds
+    v = _Decisions.of(structure)
     bound_by_counting = counting_bound(data, fixed)
     keep = _keep_expression(data, structure, reconciliation.reference) if reconciliation else 0
+    coverage_is_constant = isinstance(structure.levels["coverage"], int)
 
-    coverage = structure.levels["coverage"]
-    structure.model.maximize(coverage)
+    structure.model.maximize(structure.levels["coverage"])
     # The LP bound runs beside the search in a worker process (docs/model.md, "Bound and
     # gap"), from the relaxation read here before the hint is set.
     constraints = len(structure.model.proto.constraints)
@@ -765,6 +816,9 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
         lp_wanted = params.lp_bound and constraints <= _LP_MAX_CONSTRAINTS_DETERMINISTIC
     else:
         lp_wanted = params.lp_bound and (constraints <= _LP_MAX_CONSTRAINTS or params.time_limit >= _LP_LONG_RUN)
+    # Above _FULL_SOLVE_MAX_CONSTRAINTS the whole-model solve is skipped: on XL it ended
+    # UNKNOWN at 60 s and found its first schedule after 75 s of 300, in 4.9 GB.
+    full_solve = constraints <= _FULL_SOLVE_MAX_CONSTRAINTS
     # One pass over the model gives the LP its rows and the neighbourhood search its rows.
     # Skipped when neither can run: a short limit already spent on building (XL at 10 s,
     # where the pass alone takes 14 s).
@@ -773,38 +827,37 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
     if lp_wanted or clock.has_time():
         relaxed, rows = read_model(structure.model)
     lp = _LpFold(LpBoundJob(structure.model, params.time_limit - clock.elapsed(), deterministic=params.deterministic, lp=relaxed) if lp_wanted else None)
-    primary_hint = _structure_primary(data, structure, greedy)
+    primary_hint = _structure_primary(data, v, greedy)
     hint_seconds = min(30.0, max(1.0, params.time_limit / 4))
     hint = None
     # The sub-model the hint is completed in goes on to the neighbourhood search (one copy).
     sub_model: _SubModel | None = None
     if rows is not None and relaxed is not None:
-        hint, sub_model = _complete_structure_hint(structure, rows, relaxed, primary_hint, hint_seconds, params.deterministic)
+        hint, sub_model = _complete_structure_hint(v, rows, relaxed, primary_hint, hint_seconds, params.deterministic)
     del relaxed  # the LP job holds it as long as it needs it
-    if constraints >= _RELEASE_ABOVE_CONSTRAINTS:
-        _return_freed_memory()  # (the pass over the model and the hint's sub-model leave hundreds of MB at XL)
+    del primary_hint
     if hint is None:  # no pass over the model (or, never seen, decisions breaking a row): solve a copy
-        hint = _complete_hint(structure.model, primary_hint, hint_seconds, params.deterministic)
-    if hint is not None:
+        hint = _complete_hint(structure.model, _structure_primary(data, v, greedy), hint_seconds, params.deterministic)
+    if not full_solve and reconciliation is None and sub_model is not None:
+        # Nothing below solves the whole model: the rows and the indices are all it needs.
+        structure = None
+    elif hint is not None:
         _hint_all(structure.model, hint)
-    elif not clock.has_time():  # XL at 10 s: the copy gets a few seconds and does not finish
+    if constraints >= _RELEASE_ABOVE_CONSTRAINTS:
+        _return_freed_memory()  # (the pass over the model, the hint's sub-model and the model itself: hundreds of MB at XL)
+    if hint is None and not clock.has_time():  # XL at 10 s: the copy gets a few seconds and does not finish
         messages.append("the time limit was spent building the model: the greedy schedule is returned as it is")
-    else:  # pragma: no cover - the greedy schedule always obeys the model
+    elif hint is None:  # pragma: no cover - the greedy schedule always obeys the model
         messages.append("the greedy schedule could not be completed into a hint")
 
-    all_x = [var for k in data.candidates for _, var in v.attend[k.index]]
-    all_a = [var for spec in data.appointments for _, var in v.appointment[spec.index]]
-    all_open = [var for k in data.candidates for var in v.open[k.index]]
-
     def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
-        sessions = sum(callback.value(var) for var in all_open) + sum(callback.value(var) for var in all_a)
-        delivered = sum(callback.value(var) for var in all_x) + sum(callback.value(var) for var in all_a)
+        sessions = sum(callback.SolutionIntegerValue(int(i)) for i in v.sessions)
+        delivered = sum(callback.SolutionIntegerValue(int(i)) for i in v.delivered)
         return int(sessions) + fixed_sessions, int(delivered) + fixed_delivered
 
     def counts_at(values: list[int]) -> tuple[int, int]:
         """Sessions and delivered person-sessions of a neighbourhood search's schedule."""
-        sessions = sum(values[var.index] for var in all_open) + sum(values[var.index] for var in all_a)
-        delivered = sum(values[var.index] for var in all_x) + sum(values[var.index] for var in all_a)
+        sessions, delivered = v.counts(values)
         return sessions + fixed_sessions, delivered + fixed_delivered
 
     def level_one_stage1(callback: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
@@ -819,25 +872,24 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
     # _SHARE_FULL_SOLVE of stage 1 for CP-SAT on the whole model (first improvements, and the
     # proof on small models), the rest for the large-neighbourhood search, which finds
     # cohorts much faster (docs/model.md).
-    # Above _FULL_SOLVE_MAX_CONSTRAINTS the whole-model solve is skipped: on XL it ended
-    # UNKNOWN at 60 s and found its first schedule after 75 s of 300, in 4.9 GB.
-    full_solve = constraints <= _FULL_SOLVE_MAX_CONSTRAINTS
     full_share = _SHARE_FULL_SOLVE if full_solve else 0.0
     stage1_started = clock.elapsed()
     coverage_value = weighted_delivered(data, greedy)
     stage_values: list[int] = hint or []
     first_solution: float | None = None
     if full_solve:
+        assert structure is not None
         solver = _solver(params, stage1_limit * full_share, workers)
         solver.parameters.relative_gap_limit = params.relative_gap
         reporter = _Reporter("coverage", clock, on_progress, level_one_stage1, counts, needed)
         result_status = _run(solver, structure.model, reporter, stop)
         first_solution = reporter.first_solution
         if result_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            candidate = _structure_solution(data, structure, lambda var: int(solver.value(var)), fixed)
+            found_values = _solution_values(solver)
+            candidate = _structure_solution(data, v, found_values, fixed)
             if weighted_delivered(data, candidate) >= coverage_value:
                 solution, coverage_value = candidate, weighted_delivered(data, candidate)
-                stage_values = _solution_values(solver)
+                stage_values = found_values
             best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
             if result_status == cp_model.OPTIMAL:
                 status = SolveStatus.OPTIMAL
@@ -857,7 +909,7 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
         return best_bound
 
     fold_lp(wait=params.deterministic)
-    if coverage_value < best_bound and stage_values and not (stop is not None and stop.is_set()):
+    if coverage_value < best_bound and stage_values and sub_model is not None and not (stop is not None and stop.is_set()):
         def lns_report(found: float, values: list[int]) -> None:
             nonlocal first_solution
             if first_solution is None:
@@ -868,10 +920,9 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
 
         budget = stage1_limit * (1 - full_share) if params.deterministic else max(0.0, stage1_limit - (clock.elapsed() - stage1_started))
         bound_now = (lambda: best_bound) if params.deterministic else fold_lp
-        stage_values, lns_value = _lns(structure, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report,
-                                       rows, sub_model)
+        stage_values, lns_value = _lns(v, data, stage_values, coverage_value, bound_now, params, budget, workers, stop, lns_report, sub_model)
         if lns_value > coverage_value:
-            solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
+            solution = _structure_solution(data, v, stage_values, fixed)
             coverage_value = weighted_delivered(data, solution)
     if not params.deterministic:
         fold_lp()
@@ -888,22 +939,23 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
     def keep_stage(name: str, seconds: float) -> None:
         """Maximize what is kept of the schedule in force, the levels above held."""
         nonlocal solution, stage_values, stopped
+        assert structure is not None  # (kept whenever re-planning)
         structure.model.maximize(keep)
         _hint_all(structure.model, stage_values)
         keep_solver = _solver(params, seconds, workers)
         keep_status = _run(keep_solver, structure.model, _Reporter(name, clock, on_progress, held_level, counts, needed), stop)
         if keep_status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            solution = _structure_solution(data, structure, lambda var: int(keep_solver.value(var)), fixed)
             stage_values = _solution_values(keep_solver)
+            solution = _structure_solution(data, v, stage_values, fixed)
             kept = int(keep_solver.value(keep))
             levels["kept"] = float(kept)
             structure.model.add(keep >= kept)
         stopped = stop is not None and stop.is_set()
 
-    if stage_values and not stopped and not isinstance(coverage, int):
+    if structure is not None and stage_values and not stopped and not coverage_is_constant:
         # (A plain-int coverage, when nothing can be scheduled, would add a constant variable
         # and break the full-length hints of the stages below.)
-        structure.model.add(coverage >= coverage_value)
+        structure.model.add(structure.levels["coverage"] >= coverage_value)
     # ---- stage 1b (re-planning): keep the schedule in force, just below coverage
     if reconciliation and replan and replan.mode == "replan" and stage_values and not stopped and clock.has_time():
         keep_stage("changes", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
@@ -913,9 +965,8 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
         # Above _FULL_SOLVE_MAX_CONSTRAINTS (XL) CP-SAT on the whole model found no schedule in
         # 70 s and took the process from 2.0 to 2.4 GB: search neighbourhoods instead, in the
         # stage-1 sub-model, coverage held at its value in every sub-problem.
-        sub_model.hold_objective(coverage_value)  # (every variable is held at stage_values: _lns closes each step)
-        structure.model.minimize(structure.levels["minimums"])
-        sub_model.use_objective()
+        sub_model.hold_objective(coverage_value)
+        sub_model.use_objective(v.levels["minimums"], maximize=False)
         seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
         start_minimum = int(round(sub_model.evaluate(stage_values)))
 
@@ -924,37 +975,39 @@ def _structure_stages(context: _Context, structure: BuiltModel, greedy: Solution
                 on_progress(Progress("minimums", round(clock.elapsed(), 3), float(coverage_value), float(fixed_bound),
                                      _gap(coverage_value, fixed_bound), *counts_at(values), needed))
 
-        stage_values, minimum = _lns(structure, data, stage_values, start_minimum, lambda: 0.0, params, seconds, workers, stop,
-                                     minimums_report, rows, sub_model)
+        stage_values, minimum = _lns(v, data, stage_values, start_minimum, lambda: 0.0, params, seconds, workers, stop,
+                                     minimums_report, sub_model)
         messages.append(f"the model has {constraints:,} constraints: stage 2 searches neighbourhoods too "
                         f"(below the minimums {start_minimum:,} -> {minimum:,})")
         if minimum < start_minimum:
-            solution = _structure_solution(data, structure, lambda var: stage_values[var.index], fixed)
-        structure.model.add(structure.levels["minimums"] <= minimum)
-        for name, expr in structure.families.items():
-            breakdown[name] = float(_value_at(expr, stage_values))
+            solution = _structure_solution(data, v, stage_values, fixed)
+        if structure is not None:
+            structure.model.add(structure.levels["minimums"] <= minimum)
+        for name, linear in v.families.items():
+            breakdown[name] = float(linear.at(stage_values))
         stopped = stop is not None and stop.is_set()
-    elif stage_values and not stopped and clock.has_time():
+    elif stage_values and not stopped and clock.has_time() and structure is not None:
         structure.model.minimize(structure.levels["minimums"])
         _hint_all(structure.model, stage_values)
         seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
         solver2 = _solver(params, seconds, workers)
         status2 = _run(solver2, structure.model, _Reporter("minimums", clock, on_progress, held_level, counts, needed), stop)
         if status2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            solution = _structure_solution(data, structure, lambda var: int(solver2.value(var)), fixed)
             stage_values = _solution_values(solver2)
+            solution = _structure_solution(data, v, stage_values, fixed)
             minimum = int(solver2.value(structure.levels["minimums"]))
             structure.model.add(structure.levels["minimums"] <= minimum)
-            for name, expr in structure.families.items():
-                breakdown[name] = float(solver2.value(expr))
+            for name, linear in v.families.items():
+                breakdown[name] = float(linear.at(stage_values))
         stopped = stop is not None and stop.is_set()
-    levels["minimums"] = sum(breakdown.get(name, 0.0) for name in structure.families)
+    levels["minimums"] = sum(breakdown.get(name, 0.0) for name in v.families)
 
     # ---- stage 2b (rolling to a new week): keep last week's cohorts, first in quality
     if reconciliation and replan and replan.mode == "roll" and stage_values and not stopped and clock.has_time():
         keep_stage("continuity", clock.remaining() * 0.4 if not params.deterministic else params.time_limit * 0.15)
 
-    return _StructureOutcome(solution, status, best_bound, coverage_value, levels, breakdown, stopped, first_solution, lp)
+    return _StructureOutcome(solution, status, best_bound, coverage_value, levels, breakdown, stopped, first_solution, lp,
+                             build_seconds, constraints)
 
 
 def solve(
@@ -1023,17 +1076,12 @@ def solve(
         messages.append(f"the time limit leaves {clock.remaining():.1f}s, less than building the model takes "
                         f"(about {decisions / _BUILD_DECISIONS_PER_SECOND:.0f}s for {decisions:,} decisions): "
                         "the greedy schedule is returned as it is")
-        outcome = _greedy_outcome(data, greedy, fixed)
-        build_seconds = clock.elapsed() - greedy_seconds
+        outcome = _greedy_outcome(data, greedy, fixed, clock.elapsed() - greedy_seconds)
     else:
-        structure = build_structure_model(data, fixed)
-        # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
-        build_seconds = clock.elapsed() - greedy_seconds
-        large = len(structure.model.proto.constraints) >= _RELEASE_ABOVE_CONSTRAINTS
-        outcome = _structure_stages(context, structure, greedy)
-        del structure  # its memory goes before the assignment model is built
-        if large:
-            _return_freed_memory()
+        outcome = _structure_stages(context, greedy, greedy_seconds)
+        if outcome.constraints >= _RELEASE_ABOVE_CONSTRAINTS:
+            _return_freed_memory()  # the structure model's memory goes before the assignment model is built
+    build_seconds = outcome.build_seconds
     solution, status, best_bound, coverage_value = outcome.solution, outcome.status, outcome.best_bound, outcome.coverage_value
     levels, breakdown, stopped, lp = outcome.levels, outcome.breakdown, outcome.stopped, outcome.lp
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -237,13 +239,39 @@ def test_large_model_path_skips_the_whole_model_solve_and_still_improves(monkeyp
     assert result.objective <= result.best_bound <= report.levels["needed"]
 
 
+def test_large_model_path_drops_the_model_before_the_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On the XL path nothing solves the whole model after its rows are read and the hint
+    # is complete: the model (about 440 MB at XL) is gone before the neighbourhood search.
+    monkeypatch.setattr(solve_module, "_FULL_SOLVE_MAX_CONSTRAINTS", 0)
+    models: list[weakref.ref[cp_model.CpModel]] = []
+    searches: list[bool] = []
+    build, search = solve_module.build_structure_model, solve_module._lns
+
+    def recorded_build(*args: Any, **kwargs: Any) -> BuiltModel:
+        built = build(*args, **kwargs)
+        models.append(weakref.ref(built.model))
+        return built
+
+    def checked_search(*args: Any, **kwargs: Any) -> Any:
+        gc.collect()
+        searches.append(models[0]() is None)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(solve_module, "build_structure_model", recorded_build)
+    monkeypatch.setattr(solve_module, "_lns", checked_search)
+    scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
+    result, _, _ = solve_checked(scenario, time_limit=6.0, workers=2)
+    assert len(models) == 1 and searches == [True, True]  # stage 1 and stage 2, the model gone in both
+    assert result.breakdown["hours_shortfall"] + result.breakdown["days_shortfall"] == result.levels["minimums"]
+
+
 def test_fine_tier_partitions_each_half_day_by_group_type_and_appointment_kind(monkeypatch: pytest.MonkeyPatch) -> None:
     data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
-    built = build_structure_model(data)
-    primary, tiers = solve_module._neighbourhoods(data, built)
+    decisions = solve_module._Decisions.of(build_structure_model(data))
+    primary, tiers = solve_module._neighbourhoods(data, decisions)
     assert len(tiers) == 3  # harbor-week's half-days are small: no finer tier
     monkeypatch.setattr(solve_module, "_LNS_FINE_TIER_ABOVE", 0)
-    primary_fine, tiers_fine = solve_module._neighbourhoods(data, built)
+    primary_fine, tiers_fine = solve_module._neighbourhoods(data, decisions)
     assert primary_fine == primary and tiers_fine[1:] == tiers
     fine = tiers_fine[0]
     # Disjoint, covering every decision, each inside one half-day of tier 1.
@@ -253,20 +281,24 @@ def test_fine_tier_partitions_each_half_day_by_group_type_and_appointment_kind(m
     assert len(fine) > len({frozenset(h) for h in halves})
 
 
-def test_neighbourhood_search_leaves_the_model_as_it_found_it() -> None:
-    # Each neighbourhood is solved in a sub-model of its own: stage 2 solves the same
-    # model next, so not one domain of it may change.
+def test_neighbourhood_search_works_on_the_rows_and_returns_a_whole_schedule() -> None:
+    # The search never reads the model: each neighbourhood is a sub-model built from the
+    # rows, and what it returns is a schedule of the whole model, scored as the model scores it.
     data = build_problem_data(load_scenario(SCENARIOS / "demo.yaml").scenario)
     built = build_structure_model(data)
     built.model.maximize(built.levels["coverage"])
-    before = [list(var.domain) for var in built.model.proto.variables]
+    decisions = solve_module._Decisions.of(built)
+    relaxed, rows = read_model(built.model)
+    assert rows is not None
     greedy = best_greedy_solution(data)
-    hint = solve_module._complete_hint(built.model, solve_module._structure_primary(data, built, greedy), 5.0)
+    hint, sub_model = solve_module._complete_structure_hint(decisions, rows, relaxed, solve_module._structure_primary(data, decisions, greedy), 5.0, False)
     assert hint is not None
     start = weighted_delivered(data, greedy)
-    values, value = solve_module._lns(built, data, hint, start, lambda: float("inf"), SolveParams(workers=1), 2.0, 1, None, lambda *_: None)
+    values, value = solve_module._lns(decisions, data, hint, start, lambda: float("inf"), SolveParams(workers=1), 2.0, 1, None,
+                                      lambda *_: None, sub_model)
     assert value >= start and len(values) == len(hint)
-    assert [list(var.domain) for var in built.model.proto.variables] == before
+    assert value == decisions.levels["coverage"].at(values) == weighted_delivered(data, solve_module._structure_solution(data, decisions, values))
+    assert _feasible_in_full(built.model, values)
 
 
 def _feasible_in_full(model: cp_model.CpModel, values: list[int]) -> bool:
@@ -280,23 +312,36 @@ def _feasible_in_full(model: cp_model.CpModel, values: list[int]) -> bool:
     return solver.solve(copy) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
+def _objective_in_full(model: cp_model.CpModel, values: list[int]) -> float:
+    """The model's objective with every variable fixed at ``values``."""
+    copy = model.clone()
+    for index, value in enumerate(values):
+        domain = copy.proto.variables[index].domain
+        domain[0] = domain[len(domain) - 1] = value
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    assert solver.solve(copy) == cp_model.OPTIMAL
+    return solver.objective_value
+
+
 def test_hint_by_parts_completes_the_greedy_schedule_without_copying_the_model() -> None:
     data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
     built = build_structure_model(data)
     built.model.maximize(built.levels["coverage"])
     relaxed, rows = read_model(built.model)
     assert rows is not None
-    primary = solve_module._structure_primary(data, built, best_greedy_solution(data))
-    hint, _ = solve_module._complete_structure_hint(built, rows, relaxed, primary, 5.0, False)
+    decisions = solve_module._Decisions.of(built)
+    primary = solve_module._structure_primary(data, decisions, best_greedy_solution(data))
+    hint, _ = solve_module._complete_structure_hint(decisions, rows, relaxed, primary, 5.0, False)
     assert hint is not None
     assert all(hint[index] == value for index, value in primary.items())  # the decisions kept
     assert _feasible_in_full(built.model, hint)
     # Decisions that break a row are refused, not completed.
-    some_attend = next(var for k in data.candidates for _, var in built.variables.attend[k.index])  # type: ignore[union-attr]
-    broken = dict(primary) | {some_attend.index: 1}
-    opened = [var.index for k in data.candidates for var in built.variables.open[k.index]]  # type: ignore[union-attr]
+    some_attend = next(var for k in data.candidates for _, var in decisions.attend[k.index])
+    broken = dict(primary) | {some_attend: 1}
+    opened = [var for k in data.candidates for var in decisions.open[k.index]]
     broken |= {index: 0 for index in opened}  # every session closed, yet someone attends
-    assert solve_module._complete_structure_hint(built, rows, relaxed, broken, 5.0, False)[0] is None
+    assert solve_module._complete_structure_hint(decisions, rows, relaxed, broken, 5.0, False)[0] is None
 
 
 def _harbor_week_hinted() -> tuple[Any, ...]:
@@ -307,14 +352,15 @@ def _harbor_week_hinted() -> tuple[Any, ...]:
     relaxed, rows = read_model(built.model)
     assert rows is not None
     greedy = best_greedy_solution(data)
-    hint, sub_model = solve_module._complete_structure_hint(built, rows, relaxed, solve_module._structure_primary(data, built, greedy), 5.0, False)
+    decisions = solve_module._Decisions.of(built)
+    hint, sub_model = solve_module._complete_structure_hint(decisions, rows, relaxed, solve_module._structure_primary(data, decisions, greedy), 5.0, False)
     assert hint is not None
-    return data, built, rows, greedy, hint, sub_model
+    return data, built, decisions, greedy, hint, sub_model
 
 
 def test_a_sub_model_scores_the_whole_schedule_and_its_solution_is_whole() -> None:
-    data, built, _, greedy, hint, sub_model = _harbor_week_hinted()  # the search goes on in the hint's sub-model
-    _, tiers = solve_module._neighbourhoods(data, built)
+    data, built, decisions, greedy, hint, sub_model = _harbor_week_hinted()  # the search goes on in the hint's sub-model
+    _, tiers = solve_module._neighbourhoods(data, decisions)
     values, value = hint, weighted_delivered(data, greedy)
     for neighbourhood in tiers[1][:4]:  # days and group types
         sub_model.prepare(np.fromiter(sorted(neighbourhood), dtype=np.int64), values)
@@ -360,21 +406,23 @@ def test_a_limit_spent_on_building_still_gives_the_greedy_schedule_or_better(mon
 def test_stage_two_by_neighbourhoods_holds_coverage_and_lowers_the_shortfall() -> None:
     # At XL stage 2 searches neighbourhoods in the stage-1 sub-model: the objective becomes
     # the shortfall below the program minimums, and coverage is held by a row of each sub-model.
-    data, built, rows, greedy, hint, sub_model = _harbor_week_hinted()
+    data, built, decisions, greedy, hint, sub_model = _harbor_week_hinted()
     coverage = weighted_delivered(data, greedy)
-    assert sub_model.evaluate(hint) == coverage == solve_module._value_at(built.levels["coverage"], hint)
+    assert sub_model.evaluate(hint) == coverage == decisions.levels["coverage"].at(hint)
     sub_model.hold_objective(coverage)
-    built.model.minimize(built.levels["minimums"])
-    sub_model.use_objective()
+    sub_model.use_objective(decisions.levels["minimums"], maximize=False)
     start = int(sub_model.evaluate(hint))
-    assert start == solve_module._value_at(built.levels["minimums"], hint) > 0
+    assert start == decisions.levels["minimums"].at(hint) > 0
     improved: list[float] = []
-    values, minimum = solve_module._lns(built, data, hint, start, lambda: 0.0, SolveParams(workers=1, seed=3), 6.0, 1, None,
-                                        lambda found, _values: improved.append(found), rows, sub_model)
+    values, minimum = solve_module._lns(decisions, data, hint, start, lambda: 0.0, SolveParams(workers=1, seed=3), 6.0, 1, None,
+                                        lambda found, _values: improved.append(found), sub_model)
     assert minimum < start and improved == sorted(improved, reverse=True) and improved[-1] == minimum
-    assert solve_module._value_at(built.levels["minimums"], values) == minimum
-    assert solve_module._value_at(built.levels["coverage"], values) >= coverage  # the level above held
+    assert decisions.levels["minimums"].at(values) == minimum
+    assert decisions.levels["coverage"].at(values) >= coverage  # the level above held
     assert _feasible_in_full(built.model, values)
+    # The level as CP-SAT values it in the whole model, not only as the indices say.
+    built.model.minimize(built.levels["minimums"])
+    assert _objective_in_full(built.model, values) == minimum
 
 
 def test_a_held_level_binds_every_sub_model() -> None:
@@ -385,13 +433,13 @@ def test_a_held_level_binds_every_sub_model() -> None:
     built.model.maximize(built.levels["coverage"])
     relaxed, rows = read_model(built.model)
     assert rows is not None
-    primary, tiers = solve_module._neighbourhoods(data, built)
+    decisions = solve_module._Decisions.of(built)
+    primary, tiers = solve_module._neighbourhoods(data, decisions)
     empty = dict.fromkeys(primary, 0)
-    hint, sub_model = solve_module._complete_structure_hint(built, rows, relaxed, empty, 5.0, False)
+    hint, sub_model = solve_module._complete_structure_hint(decisions, rows, relaxed, empty, 5.0, False)
     assert hint is not None and sub_model.evaluate(hint) == 0
     sub_model.hold_objective(10**6)  # more than the week can deliver
-    built.model.minimize(built.levels["minimums"])
-    sub_model.use_objective()
+    sub_model.use_objective(decisions.levels["minimums"], maximize=False)
     sub_model.prepare(np.fromiter(sorted(tiers[-1][0]), dtype=np.int64), hint)
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
