@@ -124,6 +124,10 @@ _TRIM_EVERY = 2.0  # seconds: the neighbourhood search hands freed memory back a
 # Models from this size on hand freed memory back after each stage (a full garbage collection
 # costs 30-70 ms even on a small model: most of a two-states solve).
 _RELEASE_ABOVE_CONSTRAINTS = 100_000
+# Stage 3 on assignment models from this size on runs without CP-SAT's LP (linearization
+# level 0). XL-1 at 40 s, seeds 0, 2 and 3: peak 1.58-1.67 GB against 1.85-1.94 GB, and a lower
+# (better) quality-and-cost objective on all three (1.103e12-1.126e12 against 1.120e12-1.160e12).
+_STAGE3_NO_LP_ABOVE_CONSTRAINTS = 100_000
 
 
 def _load_malloc_trim() -> Callable[[int], int] | None:
@@ -477,47 +481,67 @@ def counting_bound(data: ProblemData, fixed: FixedSessions | None = None) -> int
     return total
 
 
-def _neighbourhoods(data: ProblemData, v: _Decisions) -> tuple[set[int], list[list[set[int]]]]:
+def _groups(variables: np.ndarray, *keys: np.ndarray) -> list[np.ndarray]:
+    """``variables`` split by equal ``keys`` (in the keys' order), each part sorted."""
+    if not len(variables):
+        return []
+    order = np.lexsort((variables, *reversed(keys)))  # (lexsort's last key is its primary one)
+    stacked = np.stack([key[order] for key in keys])
+    cuts = np.flatnonzero((stacked[:, 1:] != stacked[:, :-1]).any(axis=0)) + 1
+    return np.split(variables[order], cuts)
+
+
+def _neighbourhoods(data: ProblemData, v: _Decisions) -> tuple[np.ndarray, list[list[np.ndarray]]]:
     """Primary variable indices, and the neighbourhoods the LNS frees, in tiers from small to large.
 
     Tier 0: half-days and (day, group type); tier 1: days, group types and pairs of
     half-days; tier 2: pairs of days. Where tier 0 averages more than
     ``_LNS_FINE_TIER_ABOVE`` variables (XL), a finer tier comes first: (half-day, group
-    type or appointment kind).
+    type or appointment kind). Each neighbourhood is a sorted index array (as sets, XL-1's
+    4.6 million entries took 250 MB for the whole search).
 
     Freeing whole days lets cohorts re-form: a session moved from Tuesday to Thursday needs
     every decision of both days free at once, which random neighbourhoods rarely give.
     """
-    by_day: dict[int, set[int]] = defaultdict(set)
-    by_type: dict[int, set[int]] = defaultdict(set)
-    by_half: dict[tuple[int, int], set[int]] = defaultdict(set)
-    by_day_type: dict[tuple[int, int], set[int]] = defaultdict(set)
-    by_half_kind: dict[tuple[int, int, int | str], set[int]] = defaultdict(set)
+    indices: list[int] = []
+    day: list[int] = []
+    start: list[int] = []
+    kind: list[int] = []  # the group type, or -1, -2, ... for an appointment kind
     for k in data.candidates:
-        indices = [var for _, var in v.attend[k.index]] + v.open[k.index] + [var for _, _, var in v.flow.get(k.index, ())]
-        by_day[k.day].update(indices)
-        by_type[k.group_type].update(indices)
-        by_day_type[k.day, k.group_type].update(indices)
-        half = int((k.start % 1440) >= 14 * 60)
-        by_half[k.day, half].update(indices)
-        by_half_kind[k.day, half, k.group_type].update(indices)
+        own = [var for _, var in v.attend[k.index]] + v.open[k.index] + [var for _, _, var in v.flow.get(k.index, ())]
+        indices += own
+        day += [k.day] * len(own)
+        start += [k.start] * len(own)
+        kind += [k.group_type] * len(own)
+    candidate_entries = len(indices)
+    kinds: dict[str, int] = {}
     for spec in data.appointments:
+        code = kinds.setdefault(spec.kind, -1 - len(kinds))
         for option, var in v.appointment[spec.index]:
-            half = int((option.start % 1440) >= 14 * 60)
-            by_day[option.day].add(var)
-            by_half[option.day, half].add(var)
-            by_half_kind[option.day, half, spec.kind].add(var)
-    primary = set().union(*by_day.values()) if by_day else set()
-    days = sorted(by_day)
-    halves = sorted(by_half)
-    small = list(by_half.values()) + list(by_day_type.values())
-    medium = [by_day[a] for a in days] + list(by_type.values())
-    medium += [by_half[a] | by_half[b] for i, a in enumerate(halves) for b in halves[i + 1 :] if a[1] == b[1]]
-    large = [by_day[a] | by_day[b] for i, a in enumerate(days) for b in days[i + 1 :]]
-    tiers = [[n for n in tier if n] for tier in (small, medium, large)]
-    if tiers[0] and sum(map(len, tiers[0])) / len(tiers[0]) > _LNS_FINE_TIER_ABOVE:
-        tiers.insert(0, [n for n in by_half_kind.values() if n])
-    return primary, [tier for tier in tiers if tier]
+            indices.append(var)
+            day.append(option.day)
+            start.append(option.start)
+            kind.append(code)
+    variables = np.array(indices, dtype=np.int64)
+    days = np.array(day, dtype=np.int64)
+    halves = ((np.array(start, dtype=np.int64) % 1440) >= 14 * 60).astype(np.int64)
+    kind_of = np.array(kind, dtype=np.int64)
+    by_day = _groups(variables, days)
+    day_keys = np.unique(days).tolist()
+    half_keys = sorted(set(zip(day, halves.tolist(), strict=True)))
+    by_half = _groups(variables, days, halves)
+    is_group = slice(0, candidate_entries)
+    by_day_type = _groups(variables[is_group], days[is_group], kind_of[is_group])
+    by_type = _groups(variables[is_group], kind_of[is_group])
+    small = by_half + by_day_type
+    medium = by_day + by_type
+    medium += [np.sort(np.concatenate((by_half[i], by_half[j]))) for i, a in enumerate(half_keys) for j in range(i + 1, len(half_keys))
+               if a[1] == half_keys[j][1]]
+    large = [np.sort(np.concatenate((by_day[i], by_day[j]))) for i in range(len(day_keys)) for j in range(i + 1, len(day_keys))]
+    tiers = [tier for tier in (small, medium, large) if tier]
+    if tiers and sum(map(len, tiers[0])) / len(tiers[0]) > _LNS_FINE_TIER_ABOVE:
+        tiers.insert(0, _groups(variables, days, halves, kind_of))
+    return np.sort(variables), tiers
 
 
 class _SubModel:
@@ -688,9 +712,8 @@ def _lns(
     spent = 0.0
     started = trimmed = time.perf_counter()
     step = min(5.0, max(0.5, budget / 15))
-    arrays = [[np.fromiter(sorted(n), dtype=np.int64) for n in tier_sets] for tier_sets in tiers]
     while spent < budget and not finished() and not (stop is not None and stop.is_set()):
-        choices = arrays[tier]
+        choices = tiers[tier]
         sub_model.prepare(choices[int(rng.integers(len(choices)))], values)
         sub = _lns_solver(params, min(step, budget - spent), workers)
         outcome = sub.solve(sub_model.sub)
@@ -1109,6 +1132,8 @@ def solve(
             _hint_all(assignment.model, completed)
         seconds = clock.remaining() if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
         solver3 = _solver(params, seconds, workers)
+        if len(assignment.model.proto.constraints) >= _STAGE3_NO_LP_ABOVE_CONSTRAINTS:
+            solver3.parameters.linearization_level = 0
         stage3_counts = (len(solution.groups) + len(solution.appointments) + fixed_sessions,
                          sum(len(g[2]) for g in solution.groups) + len(solution.appointments) + fixed_delivered)
         reporter3 = _Reporter("quality", clock, on_progress, held_level, lambda _cb: stage3_counts, needed)

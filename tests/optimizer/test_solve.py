@@ -272,13 +272,48 @@ def test_fine_tier_partitions_each_half_day_by_group_type_and_appointment_kind(m
     assert len(tiers) == 3  # harbor-week's half-days are small: no finer tier
     monkeypatch.setattr(solve_module, "_LNS_FINE_TIER_ABOVE", 0)
     primary_fine, tiers_fine = solve_module._neighbourhoods(data, decisions)
-    assert primary_fine == primary and tiers_fine[1:] == tiers
+    assert np.array_equal(primary_fine, primary) and _as_sets(tiers_fine[1:]) == _as_sets(tiers)
     fine = tiers_fine[0]
     # Disjoint, covering every decision, each inside one half-day of tier 1.
-    assert sum(map(len, fine)) == len(primary) == len(set().union(*fine))
-    halves = tiers[0]
-    assert all(any(n <= half for half in halves) for n in fine)
-    assert len(fine) > len({frozenset(h) for h in halves})
+    assert sum(map(len, fine)) == len(primary) == len(np.unique(np.concatenate(fine)))
+    halves = _as_sets(tiers)[0]
+    assert all(any(frozenset(n.tolist()) <= half for half in halves) for n in fine)
+    assert len(fine) > len(set(halves))
+
+
+def _as_sets(tiers: list[list[np.ndarray]]) -> list[list[frozenset[int]]]:
+    return [sorted((frozenset(n.tolist()) for n in tier), key=sorted) for tier in tiers]
+
+
+def test_neighbourhoods_are_the_days_half_days_and_group_types_of_the_decisions() -> None:
+    # The tiers, recomputed here by plain sets from the candidates and appointment options.
+    data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
+    decisions = solve_module._Decisions.of(build_structure_model(data))
+    primary, tiers = solve_module._neighbourhoods(data, decisions)
+    by_day: dict[int, set[int]] = {}
+    by_half: dict[tuple[int, int], set[int]] = {}
+    by_type: dict[int, set[int]] = {}
+    by_day_type: dict[tuple[int, int], set[int]] = {}
+    for k in data.candidates:
+        own = {var for _, var in decisions.attend[k.index]} | set(decisions.open[k.index])
+        own |= {var for _, _, var in decisions.flow.get(k.index, ())}
+        half = int(k.start % 1440 >= 14 * 60)
+        for table, key in ((by_day, k.day), (by_half, (k.day, half)), (by_type, k.group_type), (by_day_type, (k.day, k.group_type))):
+            table.setdefault(key, set()).update(own)  # type: ignore[attr-defined]
+    for spec in data.appointments:
+        for option, var in decisions.appointment[spec.index]:
+            by_day.setdefault(option.day, set()).add(var)
+            by_half.setdefault((option.day, int(option.start % 1440 >= 14 * 60)), set()).add(var)
+    days, halves = sorted(by_day), sorted(by_half)
+    expected = [
+        list(by_half.values()) + list(by_day_type.values()),
+        [by_day[d] for d in days] + list(by_type.values())
+        + [by_half[a] | by_half[b] for i, a in enumerate(halves) for b in halves[i + 1:] if a[1] == b[1]],
+        [by_day[a] | by_day[b] for i, a in enumerate(days) for b in days[i + 1:]],
+    ]
+    assert _as_sets(tiers) == _as_sets([[np.array(sorted(n)) for n in tier] for tier in expected])
+    assert primary.tolist() == sorted(set().union(*by_day.values()))
+    assert all(np.all(np.diff(n) > 0) for tier in tiers for n in tier)  # sorted, no index twice
 
 
 def test_neighbourhood_search_works_on_the_rows_and_returns_a_whole_schedule() -> None:
