@@ -336,27 +336,27 @@ def test_neighbourhood_search_works_on_the_rows_and_returns_a_whole_schedule() -
     assert _feasible_in_full(built.model, values)
 
 
-def _feasible_in_full(model: cp_model.CpModel, values: list[int]) -> bool:
-    """Whether every variable fixed at ``values`` satisfies the whole model."""
+def _solved_in_full(model: cp_model.CpModel, values: list[int]) -> tuple[Any, cp_model.CpSolver]:
+    """A copy of the model with every variable fixed at ``values``, solved: status and solver."""
     copy = model.clone()
     for index, value in enumerate(values):
         domain = copy.proto.variables[index].domain
         domain[0] = domain[len(domain) - 1] = value
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    return solver.solve(copy) in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return solver.solve(copy), solver
+
+
+def _feasible_in_full(model: cp_model.CpModel, values: list[int]) -> bool:
+    """Whether every variable fixed at ``values`` satisfies the whole model."""
+    return _solved_in_full(model, values)[0] in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
 
 def _objective_in_full(model: cp_model.CpModel, values: list[int]) -> float:
     """The model's objective with every variable fixed at ``values``."""
-    copy = model.clone()
-    for index, value in enumerate(values):
-        domain = copy.proto.variables[index].domain
-        domain[0] = domain[len(domain) - 1] = value
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    assert solver.solve(copy) == cp_model.OPTIMAL
-    return solver.objective_value
+    status, solver = _solved_in_full(model, values)
+    assert status == cp_model.OPTIMAL
+    return float(solver.objective_value)
 
 
 def test_hint_by_parts_completes_the_greedy_schedule_without_copying_the_model() -> None:
