@@ -125,9 +125,11 @@ _TRIM_EVERY = 2.0  # seconds: the neighbourhood search hands freed memory back a
 # costs 30-70 ms even on a small model: most of a two-states solve).
 _RELEASE_ABOVE_CONSTRAINTS = 100_000
 # Stage 3 on assignment models from this size on runs without CP-SAT's LP (linearization
-# level 0). XL-1 at 40 s, seeds 0, 2 and 3: peak 1.58-1.67 GB against 1.85-1.94 GB, and a lower
-# (better) quality-and-cost objective on all three (1.103e12-1.126e12 against 1.120e12-1.160e12).
-_STAGE3_NO_LP_ABOVE_CONSTRAINTS = 100_000
+# level 0). XL-1 (342k constraints) at 40 s, seeds 0, 2 and 3: peak 1.58-1.67 GB against
+# 1.85-1.94 GB, and a lower (better) quality-and-cost objective on all three (1.103e12-1.126e12
+# against 1.120e12-1.160e12). L-1 (44k) at 30 s, seeds 0, 2 and 3: 4.686e10-4.729e10 against
+# 4.718e10-4.756e10, lower on all three. M-1 (6k) is proven optimal in under a second either way.
+_STAGE3_NO_LP_ABOVE_CONSTRAINTS = 20_000
 
 
 def _load_malloc_trim() -> Callable[[int], int] | None:
