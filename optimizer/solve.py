@@ -257,8 +257,8 @@ class _Linear:
 class _Decisions:
     """The structure model's variables as indices: its decisions, levels and families.
 
-    Everything the stages read after the search has its rows (:class:`RowModel`). At XL the
-    model itself (about 440 MB of protobuf, kept alive by every ``IntVar``) is then dropped.
+    All the stages read of the model once its rows (:class:`RowModel`) are taken, so that at
+    XL the model itself (about 440 MB of protobuf, kept alive by every ``IntVar``) can go.
     """
 
     attend: dict[int, list[tuple[int, int]]]  # candidate -> [(participant, index)]
@@ -483,14 +483,14 @@ def counting_bound(data: ProblemData, fixed: FixedSessions | None = None) -> int
     return total
 
 
-def _groups(variables: np.ndarray, *keys: np.ndarray) -> list[np.ndarray]:
-    """``variables`` split by equal ``keys`` (in the keys' order), each part sorted."""
+def _groups(variables: np.ndarray, *keys: np.ndarray) -> tuple[list[tuple[int, ...]], list[np.ndarray]]:
+    """``variables`` split by equal ``keys``, in the keys' order: each part's key and the part, sorted."""
     if not len(variables):
-        return []
+        return [], []
     order = np.lexsort((variables, *reversed(keys)))  # (lexsort's last key is its primary one)
     stacked = np.stack([key[order] for key in keys])
     cuts = np.flatnonzero((stacked[:, 1:] != stacked[:, :-1]).any(axis=0)) + 1
-    return np.split(variables[order], cuts)
+    return [tuple(key) for key in stacked[:, np.concatenate(([0], cuts))].T.tolist()], np.split(variables[order], cuts)
 
 
 def _neighbourhoods(data: ProblemData, v: _Decisions) -> tuple[np.ndarray, list[list[np.ndarray]]]:
@@ -528,21 +528,19 @@ def _neighbourhoods(data: ProblemData, v: _Decisions) -> tuple[np.ndarray, list[
     days = np.array(day, dtype=np.int64)
     halves = ((np.array(start, dtype=np.int64) % 1440) >= 14 * 60).astype(np.int64)
     kind_of = np.array(kind, dtype=np.int64)
-    by_day = _groups(variables, days)
-    day_keys = np.unique(days).tolist()
-    half_keys = sorted(set(zip(day, halves.tolist(), strict=True)))
-    by_half = _groups(variables, days, halves)
+    _, by_day = _groups(variables, days)
+    half_keys, by_half = _groups(variables, days, halves)
     is_group = slice(0, candidate_entries)
-    by_day_type = _groups(variables[is_group], days[is_group], kind_of[is_group])
-    by_type = _groups(variables[is_group], kind_of[is_group])
+    _, by_day_type = _groups(variables[is_group], days[is_group], kind_of[is_group])
+    _, by_type = _groups(variables[is_group], kind_of[is_group])
     small = by_half + by_day_type
     medium = by_day + by_type
     medium += [np.sort(np.concatenate((by_half[i], by_half[j]))) for i, a in enumerate(half_keys) for j in range(i + 1, len(half_keys))
-               if a[1] == half_keys[j][1]]
-    large = [np.sort(np.concatenate((by_day[i], by_day[j]))) for i in range(len(day_keys)) for j in range(i + 1, len(day_keys))]
+               if a[1] == half_keys[j][1]]  # (the same half of two days)
+    large = [np.sort(np.concatenate((by_day[i], by_day[j]))) for i in range(len(by_day)) for j in range(i + 1, len(by_day))]
     tiers = [tier for tier in (small, medium, large) if tier]
     if tiers and sum(map(len, tiers[0])) / len(tiers[0]) > _LNS_FINE_TIER_ABOVE:
-        tiers.insert(0, _groups(variables, days, halves, kind_of))
+        tiers.insert(0, _groups(variables, days, halves, kind_of)[1])
     return np.sort(variables), tiers
 
 
@@ -875,15 +873,13 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
     elif hint is None:  # pragma: no cover - the greedy schedule always obeys the model
         messages.append("the greedy schedule could not be completed into a hint")
 
-    def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
-        sessions = sum(callback.SolutionIntegerValue(int(i)) for i in v.sessions)
-        delivered = sum(callback.SolutionIntegerValue(int(i)) for i in v.delivered)
-        return int(sessions) + fixed_sessions, int(delivered) + fixed_delivered
-
     def counts_at(values: list[int]) -> tuple[int, int]:
-        """Sessions and delivered person-sessions of a neighbourhood search's schedule."""
+        """Sessions and delivered person-sessions of a schedule, fixed ones included."""
         sessions, delivered = v.counts(values)
         return sessions + fixed_sessions, delivered + fixed_delivered
+
+    def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
+        return counts_at(callback.response_proto.solution)
 
     def level_one_stage1(callback: cp_model.CpSolverSolutionCallback) -> tuple[float, float | None]:
         return float(callback.objective_value), float(min(callback.best_objective_bound, bound_by_counting))
