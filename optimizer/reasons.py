@@ -24,6 +24,7 @@ uses the same :class:`ReasonAnalysis` for any schedule.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,11 @@ class ReasonAnalysis:
             booking = self._booking(session)
             if booking is not None:
                 self.bookings.append(booking)
+        # For the video-room question: bookings by start, the longest one, answers kept.
+        self._by_start = sorted(self.bookings, key=lambda b: b.start)
+        self._starts = [b.start for b in self._by_start]
+        self._longest = max((b.end - b.start for b in self.bookings), default=0)
+        self._rooms: dict[tuple[int, int], _Blocker | None] = {}
         self.of_participant: dict[int, list[_Booking]] = defaultdict(list)
         self.of_therapist: dict[int, list[_Booking]] = defaultdict(list)
         self.groups_at: dict[tuple[int, int], list[_Booking]] = defaultdict(list)
@@ -221,6 +227,10 @@ class ReasonAnalysis:
             if booking.group_type is not None:
                 self.groups_at[booking.group_type, booking.start].append(booking)
                 self.type_sessions[booking.group_type] += 1
+        self._therapist_minutes: dict[int, int] = defaultdict(int)
+        for t, theirs in self.of_therapist.items():
+            self._therapist_minutes[t] = sum(b.end - b.start for b in theirs)
+        self._days_of_therapist: dict[int, dict[int, list[_Booking]]] = {}
         self.attended_matrix = np.zeros((data.num_participants, data.num_group_types), dtype=np.int64)
         for (p, g), count in self.attended.items():
             self.attended_matrix[p, g] = count
@@ -320,14 +330,14 @@ class ReasonAnalysis:
                 text = f"{self._tid(t)} leads {booking.describe(self.data.therapist_ids, with_therapist=False)}"
                 blockers.append(_Blocker("therapist_busy", text, [booking], [t]))
         day = start // MINUTES_PER_DAY
-        on_day = [b for b in theirs if b.day == day]
+        on_day = self._therapist_days(t).get(day, [])
         if therapist.max_sessions_per_day is not None and len(on_day) >= therapist.max_sessions_per_day:
             blockers.append(_Blocker(
                 "therapist_limit",
                 f"{self._tid(t)} already leads {len(on_day)} session(s) on {DAYS[day].capitalize()} (max_sessions_per_day {therapist.max_sessions_per_day})",
                 on_day, [t],
             ))
-        minutes = sum(b.end - b.start for b in theirs)
+        minutes = self._therapist_minutes[t]
         cap = therapist.max_hours_per_week
         if cap is not None and minutes + (end - start) > cap * 60 + 1e-9:
             blockers.append(_Blocker(
@@ -337,12 +347,34 @@ class ReasonAnalysis:
             ))
         return blockers
 
+    def _therapist_days(self, t: int) -> dict[int, list[_Booking]]:
+        """A therapist's bookings by day (made once per therapist)."""
+        if t not in self._days_of_therapist:
+            days: dict[int, list[_Booking]] = defaultdict(list)
+            for booking in self.of_therapist.get(t, []):
+                days[booking.day].append(booking)
+            self._days_of_therapist[t] = days
+        return self._days_of_therapist[t]
+
     def room_blocker(self, start: int, end: int) -> _Blocker | None:
-        """All video rooms in use at some moment of ``[start, end)``, or None."""
+        """All video rooms in use at some moment of ``[start, end)``, or None.
+
+        Asked for every slot of every unmet appointment (30,000 times at 2,000
+        participants), so the answers are kept, and only the bookings starting within the
+        longest session before ``end`` are looked at (they are sorted by start).
+        """
         limit = self.scenario.program.max_concurrent_sessions
         if limit is None:
             return None
-        running = [b for b in self.bookings if b.start < end and start < b.end]
+        key = (start, end)
+        if key not in self._rooms:
+            self._rooms[key] = self._room_blocker(start, end, limit)
+        return self._rooms[key]
+
+    def _room_blocker(self, start: int, end: int, limit: int) -> _Blocker | None:
+        first = bisect_left(self._starts, start - self._longest)
+        last = bisect_left(self._starts, end)
+        running = [b for b in self._by_start[first:last] if start < b.end]
         for moment in sorted({max(start, b.start) for b in running}):
             at_once = [b for b in running if b.start <= moment < b.end]
             if len(at_once) >= limit:

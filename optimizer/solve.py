@@ -85,15 +85,19 @@ _LP_MAX_CONSTRAINTS_DETERMINISTIC = 60_000  # waited for, by PDLP iterations: ke
 
 
 class _Clock:
+    """The solve's wall clock. ``reserve`` seconds of the limit are kept for writing the
+    schedule (its unmet needs and their reasons), so the whole solve ends within the limit."""
+
     def __init__(self, params: SolveParams) -> None:
         self.start = time.perf_counter()
         self.params = params
+        self.reserve = 0.0
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
     def remaining(self) -> float:
-        return max(0.0, self.params.time_limit - self.elapsed())
+        return max(0.0, self.params.time_limit - self.reserve - self.elapsed())
 
     def has_time(self) -> bool:
         """Whether another stage may start. Deterministic mode never asks the wall clock:
@@ -120,6 +124,10 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self.callback(Progress(self.stage, round(self.clock.elapsed(), 3), objective, bound, _gap(objective, bound), sessions, delivered, self.needed))
 
 
+# Kept of the time limit for writing the schedule (reasons for each unmet need): XL-1's
+# greedy schedule, 2,312 unmet needs, took 3.0 s (8.5 s before the reasons were indexed).
+_REPORT_PARTICIPANTS_PER_SECOND = 800
+_REPORT_SHARE_MAX = 0.1
 _TRIM_EVERY = 2.0  # seconds: the neighbourhood search hands freed memory back at most this often
 # Models from this size on hand freed memory back after each stage (a full garbage collection
 # costs 30-70 ms even on a small model: most of a two-states solve).
@@ -889,7 +897,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
     status = SolveStatus.FEASIBLE
     best_bound: float = float(bound_by_counting)
     share = _SHARE_STAGE_1 * (0.8 if reconciliation else 1.0)
-    stage1_limit = (params.time_limit - clock.elapsed()) * share if not params.deterministic else params.time_limit * share
+    stage1_limit = clock.remaining() * share if not params.deterministic else params.time_limit * share
     # _SHARE_FULL_SOLVE of stage 1 for CP-SAT on the whole model (first improvements, and the
     # proof on small models), the rest for the large-neighbourhood search, which finds
     # cohorts much faster (docs/model.md).
@@ -1071,6 +1079,8 @@ def solve(
     clock = _Clock(params)
     workers = params.resolved_workers()
     data = build_problem_data(scenario)
+    # Writing the schedule explains every unmet need: about 2 s at 2,000 participants.
+    clock.reserve = min(_REPORT_SHARE_MAX * params.time_limit, data.num_participants / _REPORT_PARTICIPANTS_PER_SECOND)
     messages: list[str] = []
     fixed: FixedSessions | None = None
     reconciliation: Reconciliation | None = None
@@ -1163,7 +1173,6 @@ def solve(
             status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
     if stop is not None and stop.is_set():
         messages.append("stopped on request; the best schedule so far is returned")
-    wall = clock.elapsed()
     objective = float(weighted_delivered(data, solution))
     gap = _gap(objective, best_bound)
     schedule = build_schedule(
@@ -1176,7 +1185,7 @@ def solve(
             "objective": objective,
             "best_bound": float(best_bound),
             "gap": round(gap, 6) if gap is not None else None,
-            "wall_seconds": round(wall, 3),
+            "wall_seconds": None,  # (set below, once the schedule is written)
             "seed": params.seed,
             "build_seconds": round(build_seconds, 3),
             "greedy_seconds": round(greedy_seconds, 3),
@@ -1188,6 +1197,8 @@ def solve(
             "breakdown": breakdown,
         },
     )
+    wall = clock.elapsed()
+    schedule.solver.wall_seconds = round(wall, 3)
     if params.deterministic:
         # Wall times differ run to run; a deterministic schedule must be byte-identical.
         schedule.solver.wall_seconds = None
