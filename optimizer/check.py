@@ -21,7 +21,7 @@ and warns where the schedule's own figures disagree.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 from models.clock import (
@@ -33,8 +33,10 @@ from models.clock import (
     parse_time,
     parse_window,
 )
+from models.io import LoadedScenario
 from models.scenario import Appointment, Availability, GroupType, Participant, Scenario, Therapist
 from models.schedule import Schedule, ScheduledSession
+from optimizer.inputs import as_scenario, as_schedule
 
 __all__ = ["RULE_TITLES", "CheckReport", "Violation", "check"]
 
@@ -911,15 +913,17 @@ def _augment(
     return False
 
 
-def check(scenario: Scenario, schedule: Schedule, *, scenario_sha256: str | None = None) -> CheckReport:
+def check(scenario: Scenario | LoadedScenario | Mapping[str, object], schedule: Schedule | Mapping[str, object], *, scenario_sha256: str | None = None) -> CheckReport:
     """Check a schedule against every hard rule of its scenario and recompute its figures.
 
     Parameters
     ----------
     scenario
-        The validated scenario the schedule claims to serve.
+        The scenario the schedule claims to serve: ``models.load_scenario(path)`` or its
+        ``.scenario``, or a parsed document (validated first, :mod:`optimizer.inputs`).
     schedule
-        A schedule of well-formed sessions (from the optimizer, or edited by hand).
+        A schedule of well-formed sessions (from the optimizer, or edited by hand), or a
+        parsed schedule document.
     scenario_sha256
         The sha256 of the scenario file as loaded; a warning is given when the schedule
         names a different one.
@@ -930,6 +934,10 @@ def check(scenario: Scenario, schedule: Schedule, *, scenario_sha256: str | None
         Every violation (``report.ok`` when none), warnings, the recomputed objective levels,
         summary and unmet needs.
     """
+    if isinstance(scenario, LoadedScenario) and scenario_sha256 is None:
+        scenario_sha256 = scenario.sha256
+    scenario = as_scenario(scenario, "check")
+    schedule = as_schedule(schedule, "check")
     checker = _Checker(scenario, schedule)
     checker.run()
     levels, summary, unmet = checker.figures()

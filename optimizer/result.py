@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -26,6 +27,24 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+MAX_SEED = 2**31 - 1  # CP-SAT's random_seed is an int32
+MAX_WORKERS = 1024
+
+
+def _number(name: str, value: object, low: float, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"SolveParams.{name} must be a number, not {type(value).__name__}")
+    if not math.isfinite(value) or value < low or (low_open and value == low):
+        raise ValueError(f"SolveParams.{name} must be a finite number {'>' if low_open else '>='} {low:g}, not {value!r}")
+
+
+def _integer(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"SolveParams.{name} must be an integer, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise ValueError(f"SolveParams.{name} must be between {low} and {high}, not {value}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,18 @@ class SolveParams:
     deterministic: bool = False
     log: bool = False
     lp_bound: bool = True
+
+    def __post_init__(self) -> None:
+        # Other software builds these by hand: a wrong value is refused here, by name, not
+        # found later as a TypeError deep in the solver (CP-SAT's seed is a 32-bit integer).
+        _number("time_limit", self.time_limit, low=0.0, low_open=True)
+        _number("relative_gap", self.relative_gap, low=0.0)
+        if self.workers is not None:
+            _integer("workers", self.workers, 1, MAX_WORKERS)
+        _integer("seed", self.seed, 0, MAX_SEED)
+        for name in ("deterministic", "log", "lp_bound"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"SolveParams.{name} must be True or False, not {type(getattr(self, name)).__name__}")
 
     def resolved_workers(self) -> int:
         """The number of workers actually used."""

@@ -23,13 +23,14 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version as _package_version
 
 import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 
+from models.io import LoadedScenario
 from models.scenario import Scenario
 from models.schedule import Schedule
 from optimizer.bound import (
@@ -51,6 +52,7 @@ from optimizer.data import (
     build_problem_data,
 )
 from optimizer.greedy import Solution, best_greedy_solution, weighted_delivered
+from optimizer.inputs import as_scenario
 from optimizer.model import BuiltModel, build_assignment_model, build_structure_model
 from optimizer.reasons import reason_finder
 from optimizer.replan import Reconciliation, ReplanRequest, reconcile
@@ -1040,7 +1042,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
 
 
 def solve(
-    scenario: Scenario,
+    scenario: Scenario | LoadedScenario | Mapping[str, object],
     params: SolveParams | None = None,
     *,
     on_progress: ProgressCallback | None = None,
@@ -1053,7 +1055,10 @@ def solve(
     Parameters
     ----------
     scenario
-        A valid scenario (:func:`models.load_scenario`).
+        A scenario: ``models.load_scenario(path)`` (its sha256 is then recorded) or its
+        ``.scenario``, or a parsed scenario document. It is validated (again) first: a broken
+        one raises :class:`models.InvalidDocument` with every issue, anything else a
+        ``TypeError`` (:mod:`optimizer.inputs`).
     params
         Time limit, gap, workers, seed, determinism; defaults to :class:`SolveParams`.
     on_progress
@@ -1075,8 +1080,13 @@ def solve(
         floor): status ``optimal`` when level 1 is proven optimal, else ``feasible``;
         ``infeasible`` (no schedule) when a locked session breaks a hard rule.
     """
+    if params is not None and not isinstance(params, SolveParams):
+        raise TypeError(f"solve() takes its parameters as SolveParams, not {type(params).__name__}")
     params = params or SolveParams()
     clock = _Clock(params)
+    if isinstance(scenario, LoadedScenario) and scenario_sha256 is None:
+        scenario_sha256 = scenario.sha256
+    scenario = as_scenario(scenario, "solve")
     workers = params.resolved_workers()
     data = build_problem_data(scenario)
     # Writing the schedule explains every unmet need: about 2 s at 2,000 participants.

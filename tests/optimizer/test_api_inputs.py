@@ -1,0 +1,108 @@
+"""The Python API at the door: what solve() and check() accept, and how they refuse the rest.
+
+Other software calls them with whatever it holds; a wrong object must be refused by name
+(TypeError, or InvalidDocument with the field, id and rule), never fail deep in the model
+builder with a KeyError or AttributeError.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from models import InvalidDocument, load_scenario
+from optimizer import SolveParams, check, solve
+
+SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "two-states.yaml"
+QUICK = SolveParams(time_limit=5, workers=1, seed=0)
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return load_scenario(SAMPLE)
+
+
+def test_a_loaded_scenario_is_taken_as_it_is_and_its_sha256_recorded(loaded) -> None:
+    result = solve(loaded, QUICK)
+    assert result.schedule is not None
+    assert result.schedule.scenario.sha256 == loaded.sha256
+    # The same for check: the loaded scenario, and the schedule as a parsed document.
+    report = check(loaded, result.schedule.model_dump(mode="json"))
+    assert report.ok, report.violations
+    assert not any("sha256" in warning for warning in report.warnings)
+
+
+def test_a_parsed_document_is_validated_and_solved(loaded) -> None:
+    raw = loaded.scenario.model_dump(mode="json")
+    result = solve(raw, QUICK)
+    assert result.schedule is not None
+    assert check(loaded.scenario, result.schedule).ok
+
+
+@pytest.mark.parametrize("value", ["scenarios/two-states.yaml", None, 42, ["P0001"]])
+def test_anything_else_is_a_type_error_that_says_what_is_expected(value: object) -> None:
+    with pytest.raises(TypeError, match=r"solve\(\) takes a scenario"):
+        solve(value, QUICK)  # type: ignore[arg-type]
+
+
+def test_a_scenario_changed_without_validation_is_refused_with_the_rule(loaded) -> None:
+    # model_copy(update=...) skips pydantic's validation: the group type does not exist.
+    first = loaded.scenario.participants[0].model_copy(update={"needs": {"nosuchgroup": 2}})
+    broken = loaded.scenario.model_copy(update={"participants": [first, *loaded.scenario.participants[1:]]})
+    with pytest.raises(InvalidDocument) as caught:
+        solve(broken, QUICK)
+    text = str(caught.value)
+    assert first.id in text and "needs" in text and "nosuchgroup" in text
+
+
+def test_a_duplicated_participant_is_refused_not_scheduled_twice(loaded) -> None:
+    twice = loaded.scenario.model_copy(update={"participants": [*loaded.scenario.participants, loaded.scenario.participants[0]]})
+    with pytest.raises(InvalidDocument, match="duplicate id"):
+        solve(twice, QUICK)
+    with pytest.raises(InvalidDocument, match="duplicate id"):
+        check(twice, {"format": "iop-schedule/1"})
+
+
+def test_check_refuses_a_missing_schedule_by_name(loaded) -> None:
+    with pytest.raises(TypeError, match=r"check\(\) takes a schedule"):
+        check(loaded, None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidDocument):
+        check(loaded, {"format": "iop-schedule/1", "sessions": "not a list"})
+
+
+def test_solve_refuses_parameters_that_are_not_solve_params(loaded) -> None:
+    with pytest.raises(TypeError, match="SolveParams"):
+        solve(loaded, {"time_limit": 5})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "text"),
+    [
+        ({"time_limit": -1}, ValueError, "time_limit"),
+        ({"time_limit": 0}, ValueError, "time_limit"),
+        ({"time_limit": math.nan}, ValueError, "time_limit"),
+        ({"time_limit": math.inf}, ValueError, "time_limit"),
+        ({"time_limit": "2"}, TypeError, "time_limit"),
+        ({"relative_gap": -0.1}, ValueError, "relative_gap"),
+        ({"relative_gap": math.nan}, ValueError, "relative_gap"),
+        ({"workers": 0}, ValueError, "workers"),
+        ({"workers": -3}, ValueError, "workers"),
+        ({"workers": 2**40}, ValueError, "workers"),
+        ({"workers": True}, TypeError, "workers"),
+        ({"seed": 2**31}, ValueError, "seed"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"seed": 1.5}, TypeError, "seed"),
+        ({"deterministic": "yes"}, TypeError, "deterministic"),
+    ],
+)
+def test_solve_params_refuse_values_the_solver_cannot_take(fields: dict[str, object], error: type[Exception], text: str) -> None:
+    with pytest.raises(error, match=f"SolveParams.{text}"):
+        SolveParams(**fields)  # type: ignore[arg-type]
+
+
+def test_solve_params_take_the_edges() -> None:
+    params = SolveParams(time_limit=0.01, relative_gap=0, workers=1, seed=2**31 - 1)
+    assert params.seed == 2**31 - 1 and params.resolved_workers() == 1
+    assert SolveParams(workers=None).resolved_workers() >= 1
