@@ -99,7 +99,19 @@ class RowModel:
 
     def rows_of(self, variables: np.ndarray) -> np.ndarray:
         """The sorted rows that read any of ``variables``."""
-        return np.unique(gather_ranges(self.variable_ptr, self.variable_rows, variables))
+        return distinct(gather_ranges(self.variable_ptr, self.variable_rows, variables), self.num_rows)
+
+
+def distinct(ids: np.ndarray, size: int) -> np.ndarray:
+    """The sorted distinct values of ``ids`` (all in ``[0, size)``), by marking them.
+
+    ``np.unique`` sorts or hashes what it is given; the neighbourhood search asks this of
+    hundreds of thousands of row ids per sub-problem at XL (60 ms each with ``np.unique``),
+    where a mask over every row costs well under a millisecond.
+    """
+    mark = np.zeros(size, dtype=bool)
+    mark[ids] = True
+    return np.flatnonzero(mark)
 
 
 def gather_ranges(ptr: np.ndarray, data: np.ndarray, ids: np.ndarray) -> np.ndarray:

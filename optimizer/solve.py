@@ -38,6 +38,7 @@ from optimizer.bound import (
     LpBound,
     LpBoundJob,
     RowModel,
+    distinct,
     gather_ranges,
     range_indices,
     read_model,
@@ -382,7 +383,7 @@ def _complete_structure_hint(
     solver = _hint_solver(seconds, deterministic)
     if solver.solve(sub_model.sub) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, sub_model
-    completed = sub_model.merge(solver, values.tolist())
+    completed = sub_model.merge(solver, values).tolist()
     # The copied constraints hold by the solve; every other one must hold at the decisions.
     return (completed if satisfies(relaxed, np.asarray(completed, dtype=float)) else None), sub_model
 
@@ -600,19 +601,19 @@ class _SubModel:
         limit = -value if self.maximize else value  # in the minimized form
         self.floor = (self.objective_vars.copy(), self.objective_coeffs.copy(), limit - self.objective_offset)
 
-    def evaluate(self, values: list[int]) -> float:
+    def evaluate(self, values: list[int] | np.ndarray) -> float:
         """The current objective's value (as the user sees it) at ``values``."""
         inner = float(self.objective_coeffs @ np.asarray(values, dtype=np.int64)[self.objective_vars]) + self.objective_offset
         return -inner if self.maximize else inner
 
-    def prepare(self, neighbourhood: np.ndarray, values: list[int]) -> None:
+    def prepare(self, neighbourhood: np.ndarray, values: list[int] | np.ndarray) -> None:
         """Free ``neighbourhood`` and the auxiliary variables next to it (``values`` is the schedule held)."""
         # Day indicators, shortfalls and cap flags beside the freed decisions move with them.
         near = self.rows.rows_of(neighbourhood)
-        free = np.union1d(neighbourhood, np.unique(gather_ranges(self.aux_ptr, self.aux_vars, near)))
+        free = distinct(np.concatenate((neighbourhood, gather_ranges(self.aux_ptr, self.aux_vars, near))), len(self.rows.lb))
         self.free_exactly(free, values)
 
-    def free_exactly(self, free: np.ndarray, values: list[int]) -> None:
+    def free_exactly(self, free: np.ndarray, values: list[int] | np.ndarray) -> None:
         """The sub-model of ``free`` alone (no neighbours), hinted at ``values``."""
         rows, current = self.rows, np.asarray(values, dtype=np.int64)
         self.position[self.free] = -1
@@ -672,11 +673,11 @@ class _SubModel:
         hint.vars.extend(range(len(free)))
         hint.values.extend(current[free].tolist())
 
-    def merge(self, solver: cp_model.CpSolver, values: list[int]) -> list[int]:
-        """``values`` with the free variables taken from the sub-model's solution."""
-        merged = np.asarray(values, dtype=np.int64)
+    def merge(self, solver: cp_model.CpSolver, values: list[int] | np.ndarray) -> np.ndarray:
+        """``values`` with the free variables taken from the sub-model's solution (a new array)."""
+        merged = np.array(values, dtype=np.int64)
         merged[self.free] = np.asarray(solver.response_proto.solution, dtype=np.int64)
-        return merged.tolist()
+        return merged
 
 
 def _lns(
@@ -689,7 +690,7 @@ def _lns(
     budget: float,
     workers: int,
     stop: StopFlag | None,
-    report: Callable[[float, list[int]], None],
+    report: Callable[[float, np.ndarray], None],
     sub_model: _SubModel,
 ) -> tuple[list[int], int]:
     """Large-neighbourhood search: free a neighbourhood, fix the rest, re-solve.
@@ -716,6 +717,9 @@ def _lns(
             return _close_enough(value, bound(), params.relative_gap)
         return value <= bound()
 
+    # Held as an array through the search (a list of 450k values costs 15 ms to convert,
+    # twice per sub-problem at XL); callers get a list back.
+    current = np.asarray(values, dtype=np.int64)
     tier = min(1, len(tiers) - 1)
     solved = 0  # sub-problems solved to optimality in a row at this tier
     rng = np.random.default_rng(params.seed)
@@ -724,7 +728,7 @@ def _lns(
     step = min(5.0, max(0.5, budget / 15))
     while spent < budget and not finished() and not (stop is not None and stop.is_set()):
         choices = tiers[tier]
-        sub_model.prepare(choices[int(rng.integers(len(choices)))], values)
+        sub_model.prepare(choices[int(rng.integers(len(choices)))], current)
         sub = _lns_solver(params, min(step, budget - spent), workers)
         outcome = sub.solve(sub_model.sub)
         solved = solved + 1 if outcome == cp_model.OPTIMAL else 0
@@ -737,14 +741,14 @@ def _lns(
             found = int(round(sub.objective_value))
             if (found >= value) if maximize else (found <= value):
                 improved = found != value
-                values = sub_model.merge(sub, values)
+                current = sub_model.merge(sub, current)
                 value = found
                 if improved:
-                    report(float(value), values)
+                    report(float(value), current)
         if time.perf_counter() - trimmed >= _TRIM_EVERY:
             _return_freed_memory(collect=False)  # (a full collection costs up to a second at XL)
             trimmed = time.perf_counter()
-    return values, value
+    return current.tolist(), value
 
 
 def _keep_expression(data: ProblemData, built: BuiltModel, reference: KeepReference) -> cp_model.LinearExpr | int:
@@ -883,7 +887,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
     elif hint is None:  # pragma: no cover - the greedy schedule always obeys the model
         messages.append("the greedy schedule could not be completed into a hint")
 
-    def counts_at(values: list[int]) -> tuple[int, int]:
+    def counts_at(values: list[int] | np.ndarray) -> tuple[int, int]:
         """Sessions and delivered person-sessions of a schedule, fixed ones included."""
         sessions, delivered = v.counts(values)
         return sessions + fixed_sessions, delivered + fixed_delivered
@@ -941,7 +945,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
 
     fold_lp(wait=params.deterministic)
     if coverage_value < best_bound and stage_values and sub_model is not None and not (stop is not None and stop.is_set()):
-        def lns_report(found: float, values: list[int]) -> None:
+        def lns_report(found: float, values: np.ndarray) -> None:
             nonlocal first_solution
             if first_solution is None:
                 first_solution = clock.elapsed()
@@ -1001,7 +1005,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
         seconds = clock.remaining() * 0.5 if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
         start_minimum = int(round(sub_model.evaluate(stage_values)))
 
-        def minimums_report(_found: float, values: list[int]) -> None:
+        def minimums_report(_found: float, values: np.ndarray) -> None:
             if on_progress is not None:
                 on_progress(Progress("minimums", round(clock.elapsed(), 3), float(coverage_value), float(fixed_bound),
                                      _gap(coverage_value, fixed_bound), *counts_at(values), needed))

@@ -256,3 +256,16 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status  # a zombie has ended
+
+
+def test_distinct_is_numpy_unique_for_ids_in_range() -> None:
+    # The neighbourhood search's replacement for np.unique (a mask over every row).
+    from optimizer.bound import distinct
+
+    rng = np.random.default_rng(7)
+    for size in (1, 5, 1000):
+        for length in (0, 1, 50, 5000):
+            ids = rng.integers(0, size, length)
+            found = distinct(ids, size)
+            assert np.array_equal(found, np.unique(ids))
+            assert found.dtype.kind == "i"
