@@ -12,7 +12,14 @@ import click
 from models.io import load_scenario, load_schedule
 from optimizer.check import RULE_TITLES, CheckReport
 from optimizer.check import check as check_schedule
-from optimizer.cli.common import EXIT_OK, EXIT_VIOLATIONS, friendly_errors
+from optimizer.cli.common import (
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    Choice,
+    Command,
+    echo_out,
+    friendly_errors,
+)
 
 # Order and labels of the figures in the text report; anything else follows, as is.
 _LEVEL_LABELS: dict[str, str] = {
@@ -71,10 +78,10 @@ def report_text(report: CheckReport, scenario_file: str, schedule_file: str) -> 
     return "\n".join(lines)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("scenario_file", metavar="SCENARIO", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("schedule_file", metavar="SCHEDULE", type=click.Path(dir_okay=False, path_type=str))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("--format", "output_format", type=Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for software.")
 @friendly_errors
 def check(scenario_file: str, schedule_file: str, output_format: Literal["text", "json"]) -> None:
@@ -95,9 +102,9 @@ def check(scenario_file: str, schedule_file: str, output_format: Literal["text",
     report = check_schedule(loaded.scenario, schedule, scenario_sha256=loaded.sha256)
     if output_format == "json":
         payload = {"scenario": scenario_file, "schedule": schedule_file, **report.to_dict()}
-        click.echo(json.dumps(payload, indent=2))
+        echo_out(json.dumps(payload, indent=2))
     else:
-        click.echo(report_text(report, scenario_file, schedule_file))
+        echo_out(report_text(report, scenario_file, schedule_file))
     sys.exit(EXIT_OK if report.ok else EXIT_VIOLATIONS)
 
 

@@ -1,16 +1,31 @@
-"""What every command shares: exit codes, error printing without tracebacks, output files."""
+"""What every command shares: exit codes, error printing without tracebacks, option types, output files.
+
+Messages quote what a user typed only where it cannot be personal data: numbers, ids
+(letters, digits, ``_ . -``, at most 40 characters) and file paths. The option types below
+keep click's errors to that rule; :func:`check_output_file` and :func:`check_output_dir`
+refuse an unusable output before a long solve starts, and :func:`writing` turns a failed
+write into exit 2 naming the path and the system's reason, never the file's contents.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
+import math
 import os
+import re
+import stat
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import click
 
 from models.errors import InvalidDocument, Issue
+from models.validation import ID_PATTERN
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -18,8 +33,30 @@ EXIT_INVALID = 2
 EXIT_NO_SCHEDULE = 3
 EXIT_INTERNAL = 70
 
+#: CP-SAT's ``random_seed`` is an int32; a negative seed is refused as a likely typo.
+SEED_MAX = 2**31 - 1
+#: CP-SAT starts one thread per worker, each with its own copy of the model: beyond this a
+#: count is a typo, not a machine.
+WORKERS_MAX = 1024
+
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def is_id_shaped(value: object) -> bool:
+    """True for a string an error message may quote: letters, digits, ``_ . -``, at most 40 characters."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+
+
+class CannotWrite(Exception):
+    """An output that cannot be written: exit 2 with the path and the system's reason."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot write {self.path}: {reason}")
 
 
 def print_issues(issues: Sequence[Issue], err: bool = True) -> None:
@@ -27,11 +64,42 @@ def print_issues(issues: Sequence[Issue], err: bool = True) -> None:
     for issue in issues:
         colour = "red" if issue.severity == "error" else "yellow"
         label = click.style(issue.severity, fg=colour, bold=True)
-        click.echo(f"{label}: {issue}", err=err)
+        if err:
+            click.echo(f"{label}: {issue}", err=True)
+        else:
+            echo_out(f"{label}: {issue}")
+
+
+def echo_out(message: str = "", nl: bool = True) -> None:
+    """:func:`click.echo` to stdout; a stdout that cannot take it (a full disk, a closed pipe)
+    is :class:`CannotWrite` (exit 2), not a crash."""
+    try:
+        click.echo(message, nl=nl)
+    except OSError as error:
+        # Point stdout at the null device, so that Python's own flush at exit does not fail again.
+        with contextlib.suppress(OSError, ValueError):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+        raise CannotWrite("stdout", _reason(error)) from None
+
+
+def internal_error_text(error: BaseException) -> str:
+    """The line shown for a bug: the exception's type only (its text may quote a file)."""
+    return (
+        f"internal error: {type(error).__name__}. This is a bug in iop-roster; "
+        "rerun with IOP_ROSTER_DEBUG=1 for details (the details may contain ids)."
+    )
+
+
+def debugging() -> bool:
+    """``IOP_ROSTER_DEBUG=1``: let tracebacks through."""
+    return os.environ.get("IOP_ROSTER_DEBUG") == "1"
 
 
 def friendly_errors(function: Callable[P, R]) -> Callable[P, R]:
-    """Turn :class:`InvalidDocument` into its issues and exit 2, any other crash into exit 70.
+    """Turn :class:`InvalidDocument` into its issues and exit 2, an output that cannot be
+    written into exit 2, any other crash into exit 70.
 
     No traceback reaches a user unless ``IOP_ROSTER_DEBUG=1`` is set.
     """
@@ -44,16 +112,182 @@ def friendly_errors(function: Callable[P, R]) -> Callable[P, R]:
             print_issues(error.issues)
             click.echo(f"{error.file or 'input'}: invalid ({len(error.issues)} error(s))", err=True)
             sys.exit(EXIT_INVALID)
+        except CannotWrite as error:
+            click.echo(f"{click.style('error', fg='red', bold=True)}: {error}", err=True)
+            sys.exit(EXIT_INVALID)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
         except Exception as error:  # noqa: BLE001 - the last line of defence for users
-            if os.environ.get("IOP_ROSTER_DEBUG") == "1":
+            if debugging():
                 raise
-            click.echo(
-                f"internal error: {type(error).__name__}. This is a bug in iop-roster; "
-                "rerun with IOP_ROSTER_DEBUG=1 for details (the details may contain ids).",
-                err=True,
-            )
+            click.echo(internal_error_text(error), err=True)
             sys.exit(EXIT_INTERNAL)
 
     return wrapper
+
+
+# -- option types -------------------------------------------------------------------------
+
+
+class Command(click.Command):
+    """A click command whose usage errors never quote stray arguments (a name typed unquoted)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            if error.message.startswith("Got unexpected extra argument"):
+                raise click.UsageError(
+                    "got unexpected extra argument(s); quote a value that contains spaces", ctx
+                ) from None
+            raise
+
+
+class IntRange(click.IntRange):
+    """:class:`click.IntRange` whose message never quotes text that is not a whole number."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        number = value
+        if isinstance(value, str):
+            try:
+                number = int(value)
+            except ValueError:
+                self.fail(f"not a whole number ({self._describe_range()}).", param, ctx)
+        if not isinstance(number, int):
+            self.fail(f"not a whole number ({self._describe_range()}).", param, ctx)
+        result: int = super().convert(number, param, ctx)
+        return result
+
+
+class FloatRange(click.FloatRange):
+    """:class:`click.FloatRange` that refuses NaN and infinity (which pass any range check),
+    and whose message never quotes text that is not a number."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        try:
+            number = float(value)  # type: ignore[arg-type]  # whatever the parser hands over
+        except (TypeError, ValueError):
+            self.fail(f"not a number ({self._describe_range()}).", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{number} is not a finite number ({self._describe_range()}).", param, ctx)
+        result: float = super().convert(number, param, ctx)
+        return result
+
+
+class Choice(click.Choice):
+    """:class:`click.Choice` whose message quotes the value given only when it is id-shaped."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        try:
+            result: str = super().convert(value, param, ctx)
+        except click.BadParameter:
+            if is_id_shaped(value):
+                raise
+            self.fail(f"not one of {', '.join(map(repr, self.choices))}.", param, ctx)
+        return result
+
+
+class SessionId(click.ParamType):
+    """A session id (``--lock``): refused, unquoted, unless id-shaped."""
+
+    name = "session_id"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not is_id_shaped(value):
+            self.fail("not a session id (letters, digits, '_', '.', '-', at most 40 characters, no spaces)", param, ctx)
+        assert isinstance(value, str)
+        return value
+
+
+#: The seed of a CP-SAT search.
+SEED = IntRange(0, SEED_MAX)
+#: CP-SAT's worker count.
+WORKERS = IntRange(1, WORKERS_MAX)
+
+
+# -- output files -------------------------------------------------------------------------
+
+
+def refuse_overwriting_inputs(
+    targets: Sequence[tuple[str, Path]], inputs: Mapping[str, str | os.PathLike[str] | None]
+) -> None:
+    """Raise a usage error (exit 2) when an output would replace an input file.
+
+    ``targets`` pairs an option (``-o``) with a path it writes; ``inputs`` maps a label
+    (``the scenario``) to a file read, or None. Paths are compared resolved, and with
+    :func:`os.path.samefile` where both exist (hard links, bind mounts).
+    """
+    for option, target in targets:
+        for label, source in inputs.items():
+            if source is not None and _same_file(target, Path(source)):
+                raise click.UsageError(
+                    f"{option} {target} is {label}: writing there would replace it; choose another path",
+                    click.get_current_context(silent=True),
+                )
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    try:
+        if first.exists() and second.exists():
+            return os.path.samefile(first, second)
+        return first.resolve() == second.resolve()
+    except (OSError, RuntimeError):  # a symlink loop, an unreadable directory: not the same file we can tell
+        return False
+
+
+def check_output_file(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`CannotWrite` unless ``path`` can be written as a regular file.
+
+    Checked before the work starts, so that a long solve is not lost to a typo: an existing
+    target must be a regular file (writing replaces it by a rename, which would replace a
+    device or a pipe too), and a file must be creatable in its folder, or in the nearest
+    existing ancestor when folders are still to be made.
+    """
+    target = Path(path)
+    resolved = Path(os.path.realpath(target))  # a symbolic link is written through, as write_atomic does
+    try:
+        mode = resolved.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise CannotWrite(target, _reason(error)) from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise CannotWrite(target, os.strerror(errno.EISDIR))
+    if mode is not None and not stat.S_ISREG(mode):
+        raise CannotWrite(target, "not a regular file")
+    _probe_folder(target, resolved.parent)
+
+
+def check_output_dir(path: str | os.PathLike[str]) -> None:
+    """Raise :class:`CannotWrite` unless ``path`` is, or can be made, a folder files can be written to."""
+    target = Path(path)
+    _probe_folder(target, target)
+
+
+def _probe_folder(target: Path, folder: Path) -> None:
+    """Create and remove a scratch file in ``folder`` or its nearest existing ancestor."""
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CannotWrite(target, os.strerror(errno.ENOTDIR))
+    try:
+        descriptor, scratch = tempfile.mkstemp(prefix=".iop-roster-probe-", suffix=".tmp", dir=existing)
+    except OSError as error:
+        raise CannotWrite(target, _reason(error)) from None
+    os.close(descriptor)
+    with contextlib.suppress(OSError):
+        os.unlink(scratch)
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or type(error).__name__
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn an :class:`OSError` raised while writing ``path`` into :class:`CannotWrite`."""
+    try:
+        yield
+    except OSError as error:
+        raise CannotWrite(path, _reason(error)) from None

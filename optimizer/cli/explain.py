@@ -9,7 +9,18 @@ from typing import Literal
 import click
 
 from models.io import load_scenario, load_schedule
-from optimizer.cli.common import EXIT_OK, friendly_errors, print_issues
+from optimizer.cli.common import (
+    EXIT_OK,
+    SEED,
+    WORKERS,
+    Choice,
+    Command,
+    FloatRange,
+    IntRange,
+    echo_out,
+    friendly_errors,
+    print_issues,
+)
 from optimizer.explain import Explanation
 from optimizer.explain import explain as run_explain
 from optimizer.reasons import REASON_TITLES
@@ -85,17 +96,17 @@ def explanation_text(explanation: Explanation, *, top: int = 3, verbose: bool = 
     return "\n".join(lines) + "\n"
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("schedule", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--suggest", "with_suggestions", is_flag=True, help="Measure what-if changes by re-solving (takes up to --time-limit).")
-@click.option("--time-limit", type=click.FloatRange(min=1.0), default=120.0, show_default=True, help="Wall seconds for all suggestion solves, the baseline included.")
-@click.option("--solve-time", type=click.FloatRange(min=0.5), default=5.0, show_default=True, help="Time limit of each re-solve (deterministic time).")
-@click.option("--trials", type=click.IntRange(min=1), default=6, show_default=True, help="The most changes re-solved.")
-@click.option("--top", type=click.IntRange(min=1), default=3, show_default=True, help="Suggestions shown.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="CP-SAT workers of each re-solve [default: the machine's cores].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every re-solve.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Plain text for people, JSON for software.")
+@click.option("--time-limit", type=FloatRange(min=1.0), default=120.0, show_default=True, help="Wall seconds for all suggestion solves, the baseline included.")
+@click.option("--solve-time", type=FloatRange(min=0.5), default=5.0, show_default=True, help="Time limit of each re-solve (deterministic time).")
+@click.option("--trials", type=IntRange(min=1), default=6, show_default=True, help="The most changes re-solved.")
+@click.option("--top", type=IntRange(min=1), default=3, show_default=True, help="Suggestions shown.")
+@click.option("--workers", type=WORKERS, default=None, help="CP-SAT workers of each re-solve [default: the machine's cores].")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of every re-solve.")
+@click.option("--format", "output_format", type=Choice(["text", "json"]), default="text", show_default=True, help="Plain text for people, JSON for software.")
 @click.option("--verbose", is_flag=True, help="List every unmet need, reason and item.")
 @click.option("--quiet", is_flag=True, help="No progress of the suggestion solves on stderr.")
 @click.option("--warm", is_flag=True, help="Solve each changed week from the baseline schedule (gains never negative, less noisy).")
@@ -143,9 +154,9 @@ def explain(
         warm_start=warm,
     )
     if output_format == "json":
-        click.echo(json.dumps(explanation.to_dict(top), indent=2, ensure_ascii=False))
+        echo_out(json.dumps(explanation.to_dict(top), indent=2, ensure_ascii=False))
     else:
-        click.echo(explanation_text(explanation, top=top, verbose=verbose), nl=False)
+        echo_out(explanation_text(explanation, top=top, verbose=verbose), nl=False)
     sys.exit(EXIT_OK)
 
 

@@ -5,14 +5,22 @@ from __future__ import annotations
 import click
 
 from models.io import format_of, scenario_text, write_atomic
-from optimizer.cli.common import friendly_errors
+from optimizer.cli.common import (
+    Choice,
+    Command,
+    IntRange,
+    check_output_file,
+    echo_out,
+    friendly_errors,
+    writing,
+)
 from optimizer.generate import SIZES, generate_scenario, scenario_figures
 
 
-@click.command()
-@click.option("--size", type=click.Choice(list(SIZES), case_sensitive=False), default="S", show_default=True,
+@click.command(cls=Command)
+@click.option("--size", type=Choice(list(SIZES), case_sensitive=False), default="S", show_default=True,
               help="S about 40 participants, M 150, L 500, XL 2,000; harbor: 120 in NY, NJ and IL.")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the random draws.")
+@click.option("--seed", type=IntRange(min=0), default=1, show_default=True, help="Seed of the random draws.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=str), default=None,
               help="Write here (YAML, or JSON for a .json name) instead of stdout.")
 @friendly_errors
@@ -30,11 +38,14 @@ def generate(size: str, seed: int, output: str | None) -> None:
       iop-roster generate --size M --seed 3 -o scenarios/m-3.yaml
       iop-roster generate --size harbor --seed 1 > harbor.yaml
     """
+    if output is not None:
+        check_output_file(output)  # before an XL week takes its seconds to draw
     scenario = generate_scenario(size, seed)
     if output is None:
-        click.echo(scenario_text(scenario, "yaml"), nl=False)
+        echo_out(scenario_text(scenario, "yaml"), nl=False)
         return
-    write_atomic(output, scenario_text(scenario, format_of(output)))
+    with writing(output):
+        write_atomic(output, scenario_text(scenario, format_of(output)))
     figures = scenario_figures(scenario)
     click.echo(
         f"{output}: {figures['participants']:g} participants ({figures['adolescents']:g} adolescents), "
