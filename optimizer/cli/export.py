@@ -12,7 +12,19 @@ import click
 from models.errors import InvalidDocument, Issue
 from models.io import LoadedScenario, load_scenario, load_schedule
 from models.schedule import Schedule
-from optimizer.cli.common import EXIT_INVALID, EXIT_OK, friendly_errors, print_issues
+from optimizer.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    Choice,
+    Command,
+    check_output_dir,
+    check_output_file,
+    echo_out,
+    friendly_errors,
+    print_issues,
+    refuse_overwriting_inputs,
+    writing,
+)
 from optimizer.export import DEFAULT_NAMES, FORMATS, ExportFormat, export_all
 from optimizer.export import export as export_format
 from optimizer.export.diff import diff_schedules, format_diff
@@ -56,11 +68,11 @@ def _load_pair(schedule_file: str, scenario_file: str) -> tuple[LoadedScenario, 
     return loaded, schedule
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("schedule_file", metavar="SCHEDULE", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--scenario", "scenario_file", required=True, type=click.Path(dir_okay=False, path_type=str),
               help="The scenario the schedule was solved from.")
-@click.option("--format", "fmt", type=click.Choice([*FORMATS, "all"]), default="all", show_default=True,
+@click.option("--format", "fmt", type=Choice([*FORMATS, "all"]), default="all", show_default=True,
               help="ics: one calendar per person; csv; xlsx; html report; all of them.")
 @click.option("-o", "--output", "output", type=click.Path(path_type=str), default=None,
               help="A file for csv/xlsx/html, a folder for ics and all (default: beside SCHEDULE).")
@@ -87,8 +99,10 @@ def export(schedule_file: str, scenario_file: str, fmt: str, output: str | None)
     loaded, schedule = _load_pair(schedule_file, scenario_file)
     chosen: ExportFormat | Literal["all"] = "all" if fmt == "all" else _as_format(fmt)
     target = Path(output) if output else default_output(schedule_file, chosen)
+    _check_target(target, chosen, schedule_file, scenario_file, "-o" if output else "the default output")
     try:
-        _write(loaded, schedule, chosen, target)
+        with writing(target):
+            _write(loaded, schedule, chosen, target)
     except ModuleNotFoundError as error:
         if error.name not in _EXTRA_MODULES:
             raise
@@ -98,18 +112,29 @@ def export(schedule_file: str, scenario_file: str, fmt: str, output: str | None)
     sys.exit(EXIT_OK)
 
 
+def _check_target(target: Path, chosen: ExportFormat | Literal["all"], schedule_file: str, scenario_file: str, option: str) -> None:
+    """Refuse a target that would replace an input, or that cannot be written (exit 2)."""
+    folder = chosen in ("all", "ics")
+    written = [target] + ([target / name for name in DEFAULT_NAMES.values()] if chosen == "all" else [])
+    refuse_overwriting_inputs([(option, path) for path in written], {"the schedule": schedule_file, "the scenario": scenario_file})
+    if folder:
+        check_output_dir(target)
+    else:
+        check_output_file(target)
+
+
 def _write(loaded: LoadedScenario, schedule: Schedule, chosen: ExportFormat | Literal["all"], target: Path) -> None:
     if chosen == "all":
         written = export_all(loaded.scenario, schedule, target)
         calendars = sum(1 for path in written if path.suffix == ".ics")
-        click.echo(f"{target}: {calendars} calendar(s) in {DEFAULT_NAMES['ics']}/, "
+        echo_out(f"{target}: {calendars} calendar(s) in {DEFAULT_NAMES['ics']}/, "
                    f"{', '.join(DEFAULT_NAMES[f] for f in FORMATS if f != 'ics')}")
     else:
         written = export_format(loaded.scenario, schedule, chosen, target)
         if chosen == "ics":
-            click.echo(f"{target}: {len(written)} calendar(s)")
+            echo_out(f"{target}: {len(written)} calendar(s)")
         else:
-            click.echo(f"{target}: written")
+            echo_out(f"{target}: written")
 
 
 def _as_format(fmt: str) -> ExportFormat:
@@ -119,12 +144,12 @@ def _as_format(fmt: str) -> ExportFormat:
     raise click.BadParameter(f"unknown format {fmt!r}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("old_file", metavar="OLD", type=click.Path(dir_okay=False, path_type=str))
 @click.argument("new_file", metavar="NEW", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--scenario", "scenario_file", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Optional: adds calendar dates and checks the ids of both schedules.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("--format", "output_format", type=Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for software.")
 @friendly_errors
 def diff(old_file: str, new_file: str, scenario_file: str | None, output_format: Literal["text", "json"]) -> None:
@@ -150,9 +175,9 @@ def diff(old_file: str, new_file: str, scenario_file: str | None, output_format:
             _require_references(scenario, schedule, file)
     result = diff_schedules(old, new, scenario.scenario if scenario else None)
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        echo_out(json.dumps(result.to_dict(), indent=2))
     else:
-        click.echo(format_diff(result), nl=False)
+        echo_out(format_diff(result), nl=False)
     sys.exit(EXIT_OK)
 
 

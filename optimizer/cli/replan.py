@@ -8,21 +8,21 @@ from typing import Literal
 import click
 
 from models.io import load_schedule
-from optimizer.cli.common import friendly_errors
+from optimizer.cli.common import SEED, WORKERS, Choice, Command, FloatRange, friendly_errors
 from optimizer.cli.solve import run
 from optimizer.replan import ReplanRequest
 from optimizer.result import SolveParams
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--previous", "previous_path", required=True, type=click.Path(dir_okay=False, path_type=str), help="Last week's schedule.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Schedule file to write (default: stdout).")
-@click.option("--time-limit", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds for the whole solve.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="CP-SAT workers [default: the machine's cores].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the search.")
+@click.option("--time-limit", type=FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds for the whole solve.")
+@click.option("--workers", type=WORKERS, default=None, help="CP-SAT workers [default: the machine's cores].")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of the search.")
 @click.option("--deterministic", is_flag=True, help="Byte-identical schedule for the same inputs.")
-@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default=None, help="Output format.")
+@click.option("--format", "output_format", type=Choice(["yaml", "json"]), default=None, help="Output format.")
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr.")
 @friendly_errors
 def roll(
@@ -47,7 +47,7 @@ def roll(
     """
     request = ReplanRequest(load_schedule(previous_path), None, frozenset(), "roll")
     params = SolveParams(time_limit=time_limit, workers=workers, seed=seed, deterministic=deterministic)
-    run(scenario, output, params, output_format, None, quiet, request)
+    run(scenario, output, params, output_format, None, quiet, request, {"the --previous schedule": previous_path})
 
 
 commands = [roll]

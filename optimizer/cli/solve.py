@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -13,7 +14,25 @@ from rich.table import Table
 
 from models.io import LoadedScenario, load_scenario, load_schedule, save_schedule, schedule_text
 from models.schedule import Schedule
-from optimizer.cli.common import EXIT_NO_SCHEDULE, EXIT_OK, friendly_errors, print_issues
+from optimizer.cli.common import (
+    EXIT_NO_SCHEDULE,
+    EXIT_OK,
+    SEED,
+    WORKERS,
+    CannotWrite,
+    Choice,
+    Command,
+    FloatRange,
+    SessionId,
+    check_output_dir,
+    check_output_file,
+    echo_out,
+    friendly_errors,
+    print_issues,
+    refuse_overwriting_inputs,
+    writing,
+)
+from optimizer.export import DEFAULT_NAMES
 from optimizer.replan import ReplanRequest
 from optimizer.result import Progress, Result, SolveParams
 
@@ -82,21 +101,21 @@ def print_result(console: Console, loaded: LoadedScenario, result: Result) -> No
         console.print(f"note: {message}", highlight=False)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Schedule file to write (default: stdout).")
-@click.option("--time-limit", type=click.FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds for the whole solve.")
-@click.option("--gap", "relative_gap", type=click.FloatRange(min=0.0, max=1.0), default=0.0, show_default=True, help="Stop once within this relative gap of the bound.")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="CP-SAT workers [default: the machine's cores].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of the search.")
+@click.option("--time-limit", type=FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds for the whole solve.")
+@click.option("--gap", "relative_gap", type=FloatRange(min=0.0, max=1.0), default=0.0, show_default=True, help="Stop once within this relative gap of the bound.")
+@click.option("--workers", type=WORKERS, default=None, help="CP-SAT workers [default: the machine's cores].")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of the search.")
 @click.option("--deterministic", is_flag=True, help="Byte-identical schedule for the same scenario, seed and parameters.")
-@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default=None, help="Output format [default: from -o's extension, else yaml].")
+@click.option("--format", "output_format", type=Choice(["yaml", "json"]), default=None, help="Output format [default: from -o's extension, else yaml].")
 @click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Also write calendars, CSV, XLSX and HTML here.")
 @click.option("--from", "current_path", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Re-plan from this schedule in force, moving as few people as possible.")
-@click.option("--lock-through", type=click.Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]), default=None,
+@click.option("--lock-through", type=Choice(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]), default=None,
               help="With --from: hold sessions on this day and before exactly (they happened).")
-@click.option("--lock", "locked", multiple=True, metavar="SESSION_ID", help="With --from: hold this session exactly (repeatable).")
+@click.option("--lock", "locked", multiple=True, type=SessionId(), metavar="SESSION_ID", help="With --from: hold this session exactly (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr.")
 @friendly_errors
 def solve(
@@ -130,11 +149,39 @@ def solve(
         raise click.UsageError("--lock-through and --lock need --from CURRENT_SCHEDULE")
     replan = None
     if current_path is not None:
-        from optimizer.replan import ReplanRequest
-
-        replan = ReplanRequest(load_schedule(current_path), lock_through, frozenset(locked), "replan")
+        current = load_schedule(current_path)
+        known = {session.id for session in current.sessions}
+        unknown = sorted(set(locked) - known)
+        if unknown:
+            # Ids only: SessionId refused anything else while parsing.
+            raise click.BadParameter(
+                f"no session with id {', '.join(unknown)} in the --from schedule",
+                click.get_current_context(),
+                param_hint="'--lock'",
+            )
+        replan = ReplanRequest(current, lock_through, frozenset(locked), "replan")
     run(scenario, output, SolveParams(time_limit=time_limit, relative_gap=relative_gap, workers=workers, seed=seed, deterministic=deterministic),
-        output_format, export_dir, quiet, replan)
+        output_format, export_dir, quiet, replan, {"the --from schedule": current_path})
+
+
+def check_outputs(output: Path | None, export_dir: Path | None, inputs: Mapping[str, str | None]) -> None:
+    """Before solving: no output replaces an input, and every output can be written.
+
+    Raises a usage error (exit 2) or :class:`optimizer.cli.common.CannotWrite` (exit 2), so
+    that a typo in a path does not cost the solve's time limit.
+    """
+    targets: list[tuple[str, Path]] = []
+    if output is not None:
+        targets.append(("-o", output))
+    exported = [] if export_dir is None else [export_dir, *(export_dir / name for name in DEFAULT_NAMES.values())]
+    targets += [("--export", path) for path in exported]
+    refuse_overwriting_inputs(targets, inputs)
+    if output is not None:
+        refuse_overwriting_inputs([("--export", path) for path in exported], {"the -o schedule": output})
+    if output is not None:
+        check_output_file(output)
+    if export_dir is not None:
+        check_output_dir(export_dir)
 
 
 def run(
@@ -145,9 +192,16 @@ def run(
     export_dir: Path | None,
     quiet: bool,
     replan: ReplanRequest | None = None,
+    other_inputs: Mapping[str, str | None] | None = None,
 ) -> None:
-    """Solve (or re-plan), write the schedule, print the summary; shared by solve and roll."""
+    """Solve (or re-plan), write the schedule, print the summary; shared by solve and roll.
+
+    ``other_inputs`` labels the files read besides the scenario (``--from``, ``--previous``):
+    no output may replace one.
+    """
     from optimizer.solve import solve as run_solve
+
+    check_outputs(output, export_dir, {"the scenario": scenario, **(other_inputs or {})})
 
     console = Console(stderr=True, quiet=quiet, width=None if sys.stderr.isatty() else 120)
     loaded = load_scenario(scenario)
@@ -162,9 +216,10 @@ def run(
         sys.exit(EXIT_NO_SCHEDULE)
     fmt: Literal["yaml", "json"] = output_format or ("json" if output and output.suffix.lower() == ".json" else "yaml")
     if output is not None:
-        save_schedule(result.schedule, output, fmt)
+        with writing(output):
+            save_schedule(result.schedule, output, fmt)
     else:
-        click.echo(schedule_text(result.schedule, fmt), nl=False)
+        echo_out(schedule_text(result.schedule, fmt), nl=False)
     print_result(console, loaded, result)
     changes = getattr(result.schedule, "changes", None)
     if isinstance(changes, dict):
@@ -178,7 +233,13 @@ def run(
     if export_dir is not None:
         from optimizer.export import export_all
 
-        written = export_all(loaded.scenario, result.schedule, export_dir)
+        try:
+            with writing(export_dir):
+                written = export_all(loaded.scenario, result.schedule, export_dir)
+        except CannotWrite:
+            if output is not None:
+                click.echo(f"the schedule was written to {output}; the export was not", err=True)
+            raise
         console.print(f"exported {len(written)} file(s) to {export_dir}", highlight=False)
     if output is not None:
         console.print(f"schedule written to {output}", highlight=False)
