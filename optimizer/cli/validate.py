@@ -12,7 +12,18 @@ from models.errors import InvalidDocument
 from models.io import LoadedScenario, load_scenario
 from models.schema import json_schema_text
 from models.validation import demand_hours, therapist_hours
-from optimizer.cli.common import EXIT_INVALID, EXIT_OK, friendly_errors, print_issues
+from optimizer.cli.common import (
+    EXIT_INTERNAL,
+    EXIT_INVALID,
+    EXIT_OK,
+    Choice,
+    Command,
+    debugging,
+    echo_out,
+    friendly_errors,
+    internal_error_text,
+    print_issues,
+)
 
 
 def _summary(loaded: LoadedScenario) -> dict[str, object]:
@@ -37,16 +48,17 @@ def _summary(loaded: LoadedScenario) -> dict[str, object]:
     }
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+@click.option("--format", "output_format", type=Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for software.")
 @friendly_errors
 def validate(files: tuple[str, ...], output_format: Literal["text", "json"]) -> None:
     """Check scenario FILES against the format and print a summary of each.
 
     Every problem of a file is listed at once, with the path and id of the offending entry
-    and the rule it breaks. Exit 0 when all files are valid, 2 when any is not.
+    and the rule it breaks. Exit 0 when all files are valid, 2 when any is not, 70 when a
+    file met a bug in iop-roster (the other files are still checked and reported).
 
     \b
     Examples:
@@ -54,22 +66,31 @@ def validate(files: tuple[str, ...], output_format: Literal["text", "json"]) -> 
       iop-roster validate scenarios/*.yaml --format json
     """
     any_invalid = False
+    any_internal = False
     results: list[dict[str, object]] = []
     for file in files:
+        # Each file on its own: a bug met in one file must not hide the others' reports.
         try:
             loaded = load_scenario(file)
+            summary = _summary(loaded)
         except InvalidDocument as error:
             any_invalid = True
             results.append({"file": file, "valid": False, "errors": [i.as_dict() for i in error.issues]})
             if output_format == "text":
                 print_issues(error.issues, err=False)
-                click.echo(f"{file}: INVALID ({len(error.issues)} error(s))\n")
+                echo_out(f"{file}: INVALID ({len(error.issues)} error(s))\n")
             continue
-        summary = _summary(loaded)
+        except Exception as error:  # noqa: BLE001 - reported per file, exit 70 at the end
+            if debugging():
+                raise
+            any_internal = True
+            results.append({"file": file, "valid": False, "internal_error": type(error).__name__})
+            click.echo(f"{file}: {internal_error_text(error)}", err=True)
+            continue
         results.append(summary)
         if output_format == "text":
             missing = summary["states_without_licensed_therapist"]
-            click.echo(
+            echo_out(
                 f"{file}: valid - {summary['program']}, week of {summary['week_start']}\n"
                 f"  {summary['participants']} participants, {summary['therapists']} therapists, "
                 f"{summary['group_types']} group types; states {', '.join(summary['states'])}\n"  # type: ignore[arg-type]
@@ -79,14 +100,15 @@ def validate(files: tuple[str, ...], output_format: Literal["text", "json"]) -> 
                 f"  states without a licensed therapist: {', '.join(missing) if missing else 'none'}"  # type: ignore[arg-type]
             )
             print_issues(loaded.warnings, err=False)
-            click.echo()
+            echo_out()
     if output_format == "json":
-        click.echo(json.dumps(results, indent=2))
-    sys.exit(EXIT_INVALID if any_invalid else EXIT_OK)
+        echo_out(json.dumps(results, indent=2))
+    sys.exit(EXIT_INTERNAL if any_internal else EXIT_INVALID if any_invalid else EXIT_OK)
 
 
-@click.command()
-@click.argument("kind", type=click.Choice(["scenario", "schedule"]), default="scenario")
+@click.command(cls=Command)
+@click.argument("kind", type=Choice(["scenario", "schedule"]), default="scenario")
+@friendly_errors
 def schema(kind: Literal["scenario", "schedule"]) -> None:
     """Print the JSON Schema of a scenario (default) or schedule document.
 
@@ -94,7 +116,7 @@ def schema(kind: Literal["scenario", "schedule"]) -> None:
     Example:
       iop-roster schema scenario > scenario.schema.json
     """
-    click.echo(json_schema_text(kind), nl=False)
+    echo_out(json_schema_text(kind), nl=False)
 
 
 commands = [validate, schema]
