@@ -123,6 +123,31 @@ def covers(intervals: Sequence[Interval], start: int, end: int) -> bool:
     return any(s <= start and end <= e for s, e in merge_intervals(intervals))
 
 
+#: The first and last Mondays whose week can be converted between time zones: a week, plus a
+#: margin for zone offsets (at most 26 hours) and for minutes just outside the week, must fall
+#: inside the calendar :mod:`datetime` can represent (years 1 to 9999).
+EARLIEST_WEEK_START = date(1, 1, 8)
+LATEST_WEEK_START = date(9999, 12, 13)
+
+
+class WeekOutOfRange(ValueError):
+    """A ``week_start`` so close to year 1 or year 9999 that its dates cannot be converted."""
+
+
+def check_week_start(week_start: date) -> None:
+    """Raise :class:`WeekOutOfRange` unless the week of ``week_start`` can be converted.
+
+    The message names ``week_start`` and the dates allowed (no other text of a file), so a
+    validator can report it as it is.
+    """
+    if not EARLIEST_WEEK_START <= week_start <= LATEST_WEEK_START:
+        raise WeekOutOfRange(
+            f"week_start {week_start.isoformat()} is outside the calendar that times can be "
+            f"converted in: it must be from {EARLIEST_WEEK_START.isoformat()} to "
+            f"{LATEST_WEEK_START.isoformat()}"
+        )
+
+
 @dataclass(frozen=True)
 class WeekClock:
     """The program's week: its time zone and the date of its Monday.
@@ -133,10 +158,19 @@ class WeekClock:
         IANA name of the program's time zone: the clock the schedule is written in.
     week_start
         The Monday of the scheduled week.
+
+    Raises
+    ------
+    WeekOutOfRange
+        If ``week_start`` is too close to the ends of the calendar (see
+        :func:`check_week_start`): converting its times would overflow :mod:`datetime`.
     """
 
     timezone: str
     week_start: date
+
+    def __post_init__(self) -> None:
+        check_week_start(self.week_start)
 
     def date_of(self, day: int | str) -> date:
         """Calendar date of a day of the week (index or ``"mon"`` ...)."""

@@ -16,8 +16,13 @@ import numpy as np
 import pytest
 
 from models.clock import (
+    DAYS,
+    EARLIEST_WEEK_START,
+    LATEST_WEEK_START,
     MINUTES_PER_WEEK,
     WeekClock,
+    WeekOutOfRange,
+    check_week_start,
     covers,
     format_time,
     intersect_intervals,
@@ -267,3 +272,37 @@ def test_to_local_converts_program_minutes_back() -> None:
     # Program minute 6 * 1440 + 780 = Sun 2026-11-01 13:00 EST = 18:00 GMT in London.
     assert later.to_local(6 * DAY + 780, "Europe/London").replace(tzinfo=None) == datetime(2026, 11, 1, 18, 0)
     assert later.to_local(6 * DAY + 780).utcoffset() is not None
+
+
+# --------------------------------------------------------------------------- the ends of the calendar
+
+# The offsets farthest apart, fixed in every year (POSIX signs: Etc/GMT-14 is UTC+14). Real
+# zones read local mean time before their first rule (Kiritimati in year 1: UTC-10:29).
+FAR_EAST, FAR_WEST = "Etc/GMT-14", "Etc/GMT+12"
+
+
+@pytest.mark.parametrize("week_start", [date(1, 1, 1), date(9999, 12, 20), date(9999, 12, 27)])
+def test_a_week_at_the_ends_of_the_calendar_is_refused(week_start: date) -> None:
+    """9999-12-27 is a Monday; its Sunday 24:00 is 10000-01-01, which datetime cannot hold
+    (QA: OverflowError at validation). 0001-01-01 is a Monday too; its Monday 00:00 at UTC+14
+    is 0000-12-31 in UTC."""
+    with pytest.raises(WeekOutOfRange, match=rf"week_start {week_start.isoformat()} is outside .* from 0001-01-08 to 9999-12-13"):
+        WeekClock(NEW_YORK, week_start)
+    assert issubclass(WeekOutOfRange, ValueError)  # a validator reports it as a value error
+
+
+@pytest.mark.parametrize("week_start", [EARLIEST_WEEK_START, LATEST_WEEK_START])
+def test_the_first_and_last_weeks_allowed_convert_every_moment(week_start: date) -> None:
+    """Both are Mondays, and every window in either extreme zone, read in the other, converts
+    without overflow, as does every program minute one day either side of the week."""
+    assert week_start.weekday() == 0
+    check_week_start(week_start)
+    whole_week = {day: ["00:00-24:00"] for day in DAYS}
+    for program_zone, person_zone in ((FAR_WEST, FAR_EAST), (FAR_EAST, FAR_WEST)):
+        clock = WeekClock(program_zone, week_start)
+        # 26 hours apart: the week read in the other zone loses 26 h at one end, clipped.
+        intervals = clock.windows_to_program(whole_week, person_zone)
+        assert sum(end - start for start, end in intervals) == MINUTES_PER_WEEK - 26 * 60
+        for minute in (-DAY, 0, MINUTES_PER_WEEK, MINUTES_PER_WEEK + DAY):
+            clock.to_local(minute, person_zone)
+
