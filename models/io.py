@@ -2,8 +2,12 @@
 
 YAML is read with ruamel.yaml's YAML 1.2 safe loader: an unquoted ``10:30`` stays the string
 ``"10:30"`` and ``no`` stays ``"no"`` (YAML 1.1 readers turn them into 630 and False).
-Duplicate keys are errors. Output is written to a temporary file beside the target and then
-renamed over it, so a crash never leaves half a file.
+A key written twice in one mapping is an error, in YAML and in JSON. Whatever a file holds,
+reading it ends in data or in :class:`~models.errors.InvalidDocument`, whose messages give the
+line and column but never the file's text (it may hold a name).
+
+Output is written to a temporary file beside the target and then renamed over it, so a crash
+never leaves half a file.
 """
 
 from __future__ import annotations
@@ -13,28 +17,82 @@ import io
 import json
 import os
 import re
+import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import ruamel.yaml.tokens
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer, MaxDepthExceededError
+from ruamel.yaml.constructor import ConstructorError, SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import Node
+from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.representer import SafeRepresenter
 
+from models.clock import DAYS, WeekOutOfRange
 from models.errors import InvalidDocument, Issue
 from models.scenario import Scenario
 from models.schedule import Schedule
-from models.validation import validate_scenario, validate_schedule
+from models.validation import _KNOWN_FIELDS, validate_scenario, validate_schedule
 
 Format = Literal["yaml", "json"]
 
+#: Deepest nesting of lists and mappings a document may have (a scenario needs 7). Deeper
+#: documents are refused before anything recurses through them (the parsers, the validation).
+MAX_DEPTH = 100
+
 _QUOTE_RE = re.compile(r"^[\d:+\-.]|:|^(y|n|yes|no|on|off|true|false|null|~)$", re.IGNORECASE)
+
+
+class _Composer(Composer):  # type: ignore[misc]
+    """ruamel's composer without its warning on a reused anchor, which quotes the file.
+
+    An anchor defined twice is allowed by YAML 1.2 (an alias means the latest one).
+    """
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.warn_double_anchors = False
+
+
+class _Constructor(SafeConstructor):  # type: ignore[misc]
+    """The safe constructor, with a value Python cannot build reported at its place.
+
+    ``2026-02-30`` matches YAML's timestamp pattern but is no date, an integer of more than
+    4,300 digits exceeds Python's conversion limit, ``!!bool maybe`` is no boolean: ruamel lets
+    the ``ValueError`` (``KeyError``, ``IndexError``) escape without a position. Here each
+    becomes a :class:`ConstructorError` at the value's line.
+    """
+
+    _PROBLEMS = {
+        "timestamp": "not a real date or time",
+        "int": "not an integer that can be read (at most 4300 digits)",
+        "float": "not a number",
+        "bool": "not true or false",
+    }
+
+    def construct_non_recursive_object(self, node: Node, tag: str | None = None) -> Any:
+        try:
+            return super().construct_non_recursive_object(node, tag)
+        except YAMLError:
+            raise
+        except Exception:  # noqa: BLE001 - ValueError, KeyError, IndexError: ruamel raises all three
+            kind = str(tag or node.tag).rsplit(":", 1)[-1]
+            problem = self._PROBLEMS.get(kind, "a value that cannot be read")
+            raise ConstructorError(None, None, problem, node.start_mark) from None
 
 
 def _yaml_loader() -> YAML:
     yaml = YAML(typ="safe", pure=True)
     yaml.allow_duplicate_keys = False
+    yaml.Composer = _Composer
+    yaml.Constructor = _Constructor
+    # ruamel counts scalars as a level too: MAX_DEPTH levels of lists and mappings, then a value.
+    yaml.max_depth = MAX_DEPTH + 1
     return yaml
 
 
@@ -58,23 +116,201 @@ def format_of(path: str | Path) -> Format:
     return "json" if str(path).lower().endswith(".json") else "yaml"
 
 
-def parse_text(text: str, fmt: Format, file: str | None = None) -> object:
-    """Parse YAML 1.2 or JSON text into plain data, or raise :class:`InvalidDocument`."""
+#: What ruamel quotes in its messages that is YAML's own syntax, not the file's text:
+#: token names (``'<block end>'``, ``','``, ``']'``).
+_YAML_TOKEN_NAMES = frozenset(
+    name
+    for token in vars(ruamel.yaml.tokens).values()
+    if isinstance(token, type) and isinstance(name := getattr(token, "id", None), str)
+)
+_QUOTED_RE = re.compile(r"'[^'\n]*'|\"[^\"\n]*\"")
+_DUPLICATE_KEY_RE = re.compile(r'^found duplicate key "([a-z_]+)" with value')
+_NESTED_TOO_DEEP = f"lists and mappings nested more than {MAX_DEPTH} levels deep"
+
+
+def _is_syntax(quoted: str) -> bool:
+    """Whether a quoted piece of a ruamel message is YAML syntax rather than the file's text."""
+    inner = quoted[1:-1]
+    return inner in _YAML_TOKEN_NAMES or (len(inner) <= 3 and inner.isascii() and inner.isprintable() and not any(c.isalnum() for c in inner))
+
+
+def _without_file_text(message: str) -> str:
+    """ruamel's message with every piece of the file's text it quotes left out.
+
+    ruamel quotes aliases, tags, keys and characters of the file (``found undefined alias
+    'Jordan_Smith'``); those may be personal data. Quoted YAML syntax stays (``expected ','
+    or ']'``). Where the quoting is ambiguous (the quoted text held a quote), the message is
+    cut there, so nothing of the file can slip out.
+    """
+    duplicate = _DUPLICATE_KEY_RE.match(message)
+    if duplicate is not None:
+        # A field name of the format is the format's text, not the file's: worth naming.
+        key = duplicate.group(1)
+        return f'found duplicate key "{key}"' if key in _KNOWN_FIELDS or key in DAYS else "found duplicate key"
+    kept: list[str] = []
+    rest = message
+    while rest:
+        match = _QUOTED_RE.search(rest)
+        before = rest if match is None else rest[: match.start()]
+        stray = re.search(r"['\"]", before)
+        if stray is not None:  # a quote that closes nowhere: what follows cannot be trusted
+            kept.append(before[: stray.start()])
+            break
+        kept.append(before)
+        if match is None:
+            break
+        rest = rest[match.end() :]
+        if _is_syntax(match.group()):
+            kept.append(match.group())
+        elif re.search(r"['\"]", rest):
+            break  # the quoted text may have held a quote: stop at the first of the file's text
+    return " ".join("".join(kept).split()).rstrip(" ,:")
+
+
+def _place(text: str, offset: int | None) -> str:
+    """``line L, column C`` (both from 1) of a character offset of ``text``; empty if unknown."""
+    if offset is None:
+        return ""
+    line = text.count("\n", 0, offset) + 1
+    column = offset - text.rfind("\n", 0, offset)
+    return f"line {line}, column {column}"
+
+
+def _not_valid(file: str | None, fmt: Format, problem: str, where: str = "") -> InvalidDocument:
+    language = "JSON" if fmt == "json" else "YAML"
+    return InvalidDocument(file, [Issue(where, f"not valid {language}: {problem}", "error", file)])
+
+
+def _deeper_than(data: object, limit: int) -> bool:
+    """Whether lists and mappings in ``data`` nest more than ``limit`` levels.
+
+    Iterative, so it cannot overflow the stack; a YAML structure that contains itself (through
+    an alias) is infinitely deep and so is caught too. Containers shared through aliases are
+    walked again only when reached deeper than before, so an alias "bomb" costs no more than
+    its distinct containers times their depth.
+    """
+    deepest: dict[int, int] = {}
+    pending: list[tuple[object, int]] = [(data, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            return True
+        if deepest.get(id(node), 0) >= depth:
+            continue
+        deepest[id(node)] = depth
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+# A JSON string (with a following ':' when it is a key), a bracket, or a run of digits.
+_JSON_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"(\s*:)?|[\[\]{}]|\d+')
+
+
+def _json_offset(text: str, problem: Literal["depth", "duplicate key", "long number"]) -> int | None:
+    """Offset of the first place in ``text`` where JSON ``problem`` occurs, if found.
+
+    Only called after the decoder has refused ``text``, to say where: the decoder reports no
+    position for these three. Strings are skipped whole, so a bracket or key inside one is not
+    counted.
+    """
+    digits_limit = sys.get_int_max_str_digits() or sys.maxsize
+    keys: list[set[str] | None] = []  # per open bracket: the keys of an object so far
+    for token in _JSON_TOKEN_RE.finditer(text):
+        first = token.group()[0]
+        if first in "[{":
+            keys.append(set() if first == "{" else None)
+            if problem == "depth" and len(keys) > MAX_DEPTH:
+                return token.start()
+        elif first in "]}":
+            if keys:
+                keys.pop()
+        elif first == '"':
+            if problem == "duplicate key" and token.group(1) and keys and keys[-1] is not None:
+                key = json.loads(token.group()[: len(token.group()) - len(token.group(1))])
+                if key in keys[-1]:
+                    return token.start()
+                keys[-1].add(key)
+        elif problem == "long number" and len(token.group()) > digits_limit:
+            return token.start()
+    return None
+
+
+class _DuplicateKey(Exception):
+    """A JSON object with a key written twice (raised inside the decoder, caught at once)."""
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _DuplicateKey
+    return result
+
+
+def _parse_json(text: str, file: str | None) -> object:
     try:
-        if fmt == "json":
-            return json.loads(text)
-        return _yaml_loader().load(text)
+        return json.loads(text, object_pairs_hook=_json_object)
     except json.JSONDecodeError as error:
-        raise InvalidDocument(file, [Issue(f"line {error.lineno}, column {error.colno}", f"not valid JSON: {error.msg}", "error", file)]) from None
+        # Its message names the JSON syntax expected, never the file's text.
+        raise _not_valid(file, "json", error.msg, f"line {error.lineno}, column {error.colno}") from None
+    except _DuplicateKey:
+        where = _place(text, _json_offset(text, "duplicate key"))
+        raise _not_valid(file, "json", "a key is written twice in one object", where) from None
+    except RecursionError:
+        raise _not_valid(file, "json", _NESTED_TOO_DEEP, _place(text, _json_offset(text, "depth"))) from None
+    except ValueError:
+        # The decoder's other ValueError: an integer longer than Python converts (4,300 digits).
+        where = _place(text, _json_offset(text, "long number"))
+        raise _not_valid(file, "json", "an integer with more than 4300 digits", where) from None
+
+
+def _parse_yaml(text: str, file: str | None) -> object:
+    try:
+        return _yaml_loader().load(text)
+    except ReaderError as error:
+        # A character YAML does not allow (NUL, most control characters): its code point, not
+        # the character, and where it is.
+        offset = error.position if isinstance(error.position, int) else None
+        code = f" (U+{error.character:04X})" if isinstance(error.character, int) else ""
+        problem = f"a control character YAML does not allow{code}"
+        raise _not_valid(file, "yaml", problem, _place(text, offset)) from None
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = error.problem or error.context or "syntax error"
-        # ruamel quotes both values of a duplicate key: they may be personal data (a name).
-        problem = re.sub(r" with value .*", "", problem, flags=re.DOTALL)
-        raise InvalidDocument(file, [Issue(where, f"not valid YAML: {problem}", "error", file)]) from None
+        if isinstance(error, MaxDepthExceededError):
+            problem = _NESTED_TOO_DEEP
+        else:
+            problem = _without_file_text(error.problem or error.context or "") or "syntax error"
+        raise _not_valid(file, "yaml", problem, where) from None
     except YAMLError as error:
-        raise InvalidDocument(file, [Issue("", f"not valid YAML: {type(error).__name__}", "error", file)]) from None
+        raise _not_valid(file, "yaml", type(error).__name__) from None
+    except RecursionError:
+        # The depth limit stops the composer first; this is the last line of defence.
+        raise _not_valid(file, "yaml", _NESTED_TOO_DEEP) from None
+    except Exception:  # noqa: BLE001 - e.g. an AssertionError on "%YAML 1.3": the file's fault
+        raise _not_valid(file, "yaml", "uses something the YAML reader does not support") from None
+
+
+def parse_text(text: str, fmt: Format, file: str | None = None) -> object:
+    """Parse YAML 1.2 or JSON text into plain data, or raise :class:`InvalidDocument`.
+
+    Every way a text can fail to be a document (syntax, a key written twice, lists and
+    mappings nested more than :data:`MAX_DEPTH` levels, a date that does not exist, a number
+    too long to convert, a control character) is an :class:`InvalidDocument` that gives the
+    line and column where known and quotes nothing of the text.
+    """
+    data = _parse_json(text, file) if fmt == "json" else _parse_yaml(text, file)
+    if _deeper_than(data, MAX_DEPTH):
+        # JSON that nests deep but not deep enough to exhaust the decoder's stack, or YAML
+        # nesting through aliases (or an alias inside itself).
+        where = _place(text, _json_offset(text, "depth")) if fmt == "json" else ""
+        raise _not_valid(file, fmt, _NESTED_TOO_DEEP, where)
+    return data
 
 
 def read_document(path: str | Path) -> tuple[object, bytes]:
@@ -107,7 +343,13 @@ class LoadedScenario:
 
 def scenario_from_data(raw: object, file: str | None = None, sha256: str | None = None) -> LoadedScenario:
     """Validate parsed data as a scenario, or raise :class:`InvalidDocument` with every error."""
-    scenario, errors, warnings = validate_scenario(raw, file)
+    try:
+        scenario, errors, warnings = validate_scenario(raw, file)
+    except WeekOutOfRange as error:
+        # A Monday so near year 1 or 9999 that the clock cannot convert its times (the message
+        # names the dates allowed). The scenario model's own week_start rule should refuse such
+        # a week first; should one get through, it is still the file's fault, not a crash.
+        raise InvalidDocument(file, [Issue("program.week_start", str(error), "error", file)]) from None
     if scenario is None:
         raise InvalidDocument(file, errors)
     if sha256 is None:
