@@ -53,3 +53,16 @@ class InvalidDocument(Exception):
         self.issues = issues
         lines = "\n".join(f"  {issue}" for issue in issues)
         super().__init__(f"{file or 'document'} is invalid ({len(issues)} problem(s)):\n{lines}")
+
+
+class OutputError(OSError):
+    """An output file that cannot be written: ``str()`` names the path and the system's reason.
+
+    Raised by :func:`models.io.write_atomic` for every failure (no permission, no space left, a
+    parent that is a file, a target that is a device or a pipe), with the target untouched and
+    no temporary file left behind. It is an :class:`OSError`, so ``errno``, ``strerror`` and
+    ``filename`` (the path as given) are there for callers that handle those.
+    """
+
+    def __str__(self) -> str:
+        return f"{self.filename}: cannot be written: {self.strerror}"

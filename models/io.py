@@ -7,18 +7,21 @@ reading it ends in data or in :class:`~models.errors.InvalidDocument`, whose mes
 line and column but never the file's text (it may hold a name).
 
 Output is written to a temporary file beside the target and then renamed over it, so a crash
-never leaves half a file.
+never leaves half a file; every failure to write is an :class:`~models.errors.OutputError`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import io
 import json
 import os
 import re
+import secrets
+import stat
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +37,7 @@ from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.representer import SafeRepresenter
 
 from models.clock import DAYS, WeekOutOfRange
-from models.errors import InvalidDocument, Issue
+from models.errors import InvalidDocument, Issue, OutputError
 from models.scenario import Scenario
 from models.schedule import Schedule
 from models.validation import _KNOWN_FIELDS, validate_scenario, validate_schedule
@@ -313,17 +316,58 @@ def parse_text(text: str, fmt: Format, file: str | None = None) -> object:
     return data
 
 
+def _kind_of(mode: int) -> str:
+    """What a file that is not a regular file is, in plain words."""
+    kinds = (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "not a regular file")
+
+
+class _NotRegular(Exception):
+    """A path that names something other than a regular file (its kind as the message)."""
+
+
+def _read_regular_file(path: str | Path) -> bytes:
+    """The bytes of a regular file; :class:`_NotRegular` for anything else (never blocks).
+
+    A named pipe would block the read until a writer comes, and a device can be endless, so
+    the file is looked at first (through symbolic links), and again once opened, without
+    waiting, in case it was swapped in between.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise _NotRegular(_kind_of(mode))
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(descriptor, "rb") as handle:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotRegular(_kind_of(mode))
+        os.set_blocking(descriptor, True)
+        return handle.read()
+
+
 def read_document(path: str | Path) -> tuple[object, bytes]:
-    """Parsed data and raw bytes of a YAML or JSON file."""
+    """Parsed data and raw bytes of a YAML or JSON file.
+
+    Only regular files are read (symbolic links followed): a directory, named pipe, device or
+    socket is an :class:`InvalidDocument`, as is a file that is not UTF-8 or not a document.
+    """
     file = str(path)
     try:
-        data = Path(path).read_bytes()
+        data = _read_regular_file(path)
     except FileNotFoundError:
         raise InvalidDocument(file, [Issue("", "file not found", "error", file)]) from None
-    except IsADirectoryError:
-        raise InvalidDocument(file, [Issue("", "is a directory, not a file", "error", file)]) from None
+    except _NotRegular as kind:
+        message = "is a directory, not a file" if str(kind) == "a directory" else f"is not a regular file ({kind})"
+        raise InvalidDocument(file, [Issue("", message, "error", file)]) from None
     except OSError as error:
-        raise InvalidDocument(file, [Issue("", f"cannot be read: {error.strerror}", "error", file)]) from None
+        reason = error.strerror or type(error).__name__
+        raise InvalidDocument(file, [Issue("", f"cannot be read: {reason}", "error", file)]) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -397,20 +441,96 @@ def scenario_text(scenario: Scenario, fmt: Format = "yaml") -> str:
 
 
 def write_atomic(path: str | Path, text: str | bytes) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (never half a file)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half a file).
+
+    - A symbolic link is written through: its target is replaced and the link stays.
+    - An existing file keeps its permission bits (and, where allowed, its owner); a new file
+      gets those a plain ``open()`` would give (``0666`` less the umask).
+    - Anything at ``path`` that is not a regular file (a directory, device, named pipe or
+      socket) is refused and left as it is: ``-o /dev/full`` must not replace the device.
+    - Missing parent folders are made.
+
+    Raises
+    ------
+    OutputError
+        For any failure (no permission, no space left, a parent that is a file, ...), naming
+        ``path`` and the system's reason. The target is then untouched and no temporary file
+        is left behind.
+    """
+    shown = str(path)
     payload = text.encode("utf-8") if isinstance(text, str) else text
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target = Path(os.path.realpath(path))
+        _make_folder(target.parent, shown)
+        try:
+            existing: os.stat_result | None = os.stat(target)
+        except FileNotFoundError:
+            existing = None
+        if existing is not None and not stat.S_ISREG(existing.st_mode):
+            reason = f"it is {_kind_of(existing.st_mode)}, not a regular file, and is left as it is"
+            raise OutputError(errno.EEXIST, reason, shown)
+        _replace(target, payload, existing)
+    except OutputError:
+        raise
+    except OSError as error:
+        raise OutputError(error.errno, error.strerror or str(error) or type(error).__name__, shown) from None
+
+
+def _make_folder(folder: Path, shown: str) -> None:
+    """Make ``folder`` and its parents; a parent that is a file is named in the error."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in (*reversed(folder.parents), folder) if p.exists() and not p.is_dir()), folder)
+        raise OutputError(errno.ENOTDIR, f"{blocker} is a file, not a folder", shown) from None
+
+
+def _replace(target: Path, payload: bytes, existing: os.stat_result | None) -> None:
+    """Write ``payload`` to a new file beside ``target``, give it ``existing``'s mode, rename it."""
+    descriptor, temporary = _create_temporary(target)
     try:
         with os.fdopen(descriptor, "wb") as handle:
+            if existing is not None:
+                if (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+                    # Keep the owner where allowed (root); the mode below matters more.
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(handle.fileno(), existing.st_uid, existing.st_gid)
+                os.fchmod(handle.fileno(), stat.S_IMODE(existing.st_mode))
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+    _sync_folder(target.parent)
+
+
+def _create_temporary(target: Path) -> tuple[int, Path]:
+    """A new, empty file beside ``target``, created as ``open()`` would (mode 0666 less umask).
+
+    :func:`tempfile.mkstemp` would create it 0600, and the rename would pass that on.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    while True:
+        temporary = target.parent / f".{target.name[:200]}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable (best effort: some file systems cannot sync a folder)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def save_schedule(schedule: Schedule, path: str | Path, fmt: Format | None = None) -> None:

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from models.clock import DAYS, format_time
-from models.errors import InvalidDocument
+from models.errors import InvalidDocument, OutputError
 from models.io import (
     canonical_json,
     dump_text,
@@ -139,7 +139,7 @@ def test_write_atomic_failure_keeps_the_old_file(tmp_path: Path, monkeypatch: py
         raise OSError("disk full")
 
     monkeypatch.setattr("models.io.os.replace", fail)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match=r"week\.yaml: cannot be written: disk full"):
         write_atomic(target, "new\n")
     assert target.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["week.yaml"]
