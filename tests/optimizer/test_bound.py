@@ -269,3 +269,25 @@ def test_distinct_is_numpy_unique_for_ids_in_range() -> None:
             found = distinct(ids, size)
             assert np.array_equal(found, np.unique(ids))
             assert found.dtype.kind == "i"
+
+
+def test_read_model_reads_the_same_rows_from_the_models_own_proto(monkeypatch) -> None:
+    # read_model parses an exported copy of the model (fast); the model's own proto, its
+    # fallback, must give exactly the same relaxation and rows.
+    from models import load_scenario
+    from optimizer import bound
+    from optimizer.data import build_problem_data
+    from optimizer.model import build_structure_model
+
+    sample = Path(__file__).resolve().parents[2] / "scenarios" / "demo.yaml"
+    built = build_structure_model(build_problem_data(load_scenario(sample).scenario))
+    built.model.maximize(built.levels["coverage"])
+    fast_lp, fast_rows = bound.read_model(built.model)
+    monkeypatch.setattr(bound, "_readable_proto", lambda model: model.proto)
+    slow_lp, slow_rows = bound.read_model(built.model)
+    for name in ("rows", "cols", "vals", "lo", "hi", "lb", "ub", "objective"):
+        assert np.array_equal(getattr(fast_lp, name), getattr(slow_lp, name)), name
+    assert fast_lp.offset == slow_lp.offset
+    assert fast_rows is not None and slow_rows is not None
+    for name in ("row_ptr", "row_vars", "row_coeffs", "lo", "hi", "variable_ptr", "variable_rows", "lb", "ub"):
+        assert np.array_equal(getattr(fast_rows, name), getattr(slow_rows, name)), name
