@@ -272,7 +272,40 @@ def _parse_json(text: str, file: str | None) -> object:
         raise _not_valid(file, "json", "an integer with more than 4300 digits", where) from None
 
 
+#: From this many characters a YAML document is first read with ruamel's C reader
+#: (ruamel.yaml.clib): XL-1's 1.1 MB scenario in 1.5 s instead of 5.1 s, the same data.
+_FAST_YAML_FROM = 200_000
+_NO_RESULT = object()
+
+
+def _fast_yaml(text: str) -> object:
+    """A large document read by the C reader, or ``_NO_RESULT`` to read it the careful way.
+
+    The C reader composes in C (no depth limit, its own messages), so it is only trusted
+    with a document it reads without complaint and whose nesting is within ``MAX_DEPTH``;
+    anything else, and a document with directives (``%YAML 1.1``), goes to the pure reader,
+    whose errors are the ones described above. The same resolver (YAML 1.2) and constructor
+    serve both.
+    """
+    if text.lstrip("\ufeff \t\r\n").startswith("%"):
+        return _NO_RESULT
+    try:
+        yaml = YAML(typ="safe", pure=False)
+        if yaml.Parser is None or yaml.Parser.__module__.startswith("ruamel.yaml.parser"):
+            return _NO_RESULT  # no C reader installed
+        yaml.allow_duplicate_keys = False
+        yaml.Constructor = _Constructor
+        data = yaml.load(text)
+    except Exception:  # noqa: BLE001 - whatever it is, the pure reader says it properly
+        return _NO_RESULT
+    return _NO_RESULT if _deeper_than(data, MAX_DEPTH) else data
+
+
 def _parse_yaml(text: str, file: str | None) -> object:
+    if len(text) >= _FAST_YAML_FROM:
+        data = _fast_yaml(text)
+        if data is not _NO_RESULT:
+            return data
     try:
         return _yaml_loader().load(text)
     except ReaderError as error:
