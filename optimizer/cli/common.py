@@ -24,7 +24,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 
-from models.errors import InvalidDocument, Issue
+from models.errors import InvalidDocument, Issue, OutputError
 from models.validation import ID_PATTERN
 
 EXIT_OK = 0
@@ -99,7 +99,8 @@ def debugging() -> bool:
 
 def friendly_errors(function: Callable[P, R]) -> Callable[P, R]:
     """Turn :class:`InvalidDocument` into its issues and exit 2, an output that cannot be
-    written into exit 2, any other crash into exit 70.
+    written (:class:`CannotWrite`, :class:`models.errors.OutputError`) into exit 2, any other
+    crash into exit 70.
 
     No traceback reaches a user unless ``IOP_ROSTER_DEBUG=1`` is set.
     """
@@ -112,8 +113,9 @@ def friendly_errors(function: Callable[P, R]) -> Callable[P, R]:
             print_issues(error.issues)
             click.echo(f"{error.file or 'input'}: invalid ({len(error.issues)} error(s))", err=True)
             sys.exit(EXIT_INVALID)
-        except CannotWrite as error:
-            click.echo(f"{click.style('error', fg='red', bold=True)}: {error}", err=True)
+        except (CannotWrite, OutputError) as error:
+            shown = error if isinstance(error, CannotWrite) else CannotWrite(error.filename, _reason(error))
+            click.echo(f"{click.style('error', fg='red', bold=True)}: {shown}", err=True)
             sys.exit(EXIT_INVALID)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
