@@ -627,7 +627,10 @@ class ReasonAnalysis:
         """Reasons a participant misses appointments of ``kind``."""
         person = self.scenario.participants[p]
         reasons: list[Reason] = []
+        served = self._served_specs(p, kind)
         for spec in self.specs_of.get((p, kind), []):
+            if served.get(spec.index, 0) >= spec.count:
+                continue  # this entry got all its sessions: another entry of the kind is short
             appointment = person.appointments[spec.position]
             if appointment.therapist is not None:
                 pool = [self.t_index[appointment.therapist]]
@@ -700,6 +703,34 @@ class ReasonAnalysis:
         if not reasons:
             reasons.append(Reason("could_be_served", f"{person.id} has no {kind} appointment in the scenario"))
         return reasons
+
+    def _pool(self, spec: AppointmentSpec) -> set[int]:
+        """The therapists who may hold an appointment entry (named, or by qualification)."""
+        appointment = self.scenario.participants[spec.participant].appointments[spec.position]
+        if appointment.therapist is not None:
+            return {self.t_index[appointment.therapist]} if appointment.therapist in self.t_index else set()
+        return {t for t, th in enumerate(self.scenario.therapists) if appointment.qualification in th.qualifications}
+
+    def _served_specs(self, p: int, kind: str) -> dict[int, int]:
+        """How many of a participant's ``kind`` appointments each entry got.
+
+        A schedule's appointment names its kind, not which entry of ``appointments`` it
+        serves; with two entries of one kind (a weekly individual session with the primary
+        therapist, check-ins with another) each session is given to an entry it fits (its
+        therapist and length), the most specific entries first, so the reasons speak of the
+        entry that is short.
+        """
+        specs = sorted(self.specs_of.get((p, kind), []), key=lambda spec: (len(self._pool(spec)), spec.position))
+        served: dict[int, int] = defaultdict(int)
+        for booking in self.of_participant.get(p, []):
+            if booking.group_type is not None or booking.label != kind:
+                continue
+            for spec in specs:
+                fits = booking.therapist in self._pool(spec) and booking.end - booking.start == spec.duration
+                if fits and served[spec.index] < spec.count:
+                    served[spec.index] += 1
+                    break
+        return served
 
     # ------------------------------------------------------------------ wording
 

@@ -310,3 +310,35 @@ def test_video_rooms() -> None:
     explanation = _need(scenario, _empty(scenario, sessions), "P1", "process")
     assert explanation.code == "video_rooms"
     assert "Mon 10:00: 1 of 1 video rooms in use (S1)" in explanation.reasons[0].text
+
+
+def test_two_entries_of_one_kind_the_reason_speaks_of_the_short_one() -> None:
+    # P1 has a 50-minute individual session with T1 and three 30-minute check-ins of the same
+    # kind with T2, who is free one hour a week: two check-ins fit (Tue 09:00, 09:30), the
+    # third cannot. T1's session is delivered, so the reason is about T2's hour being taken
+    # by P1's own check-ins, never "T1 and P1 are both free" (T1's entry is served).
+    from models.io import scenario_from_data
+
+    raw = {
+        "format": "iop-scenario/1",
+        "program": {"name": "Same kind twice", "timezone": "America/New_York", "week_start": "2026-12-07",
+                    "days": ["mon", "tue"], "hours": "09:00-17:00"},
+        "therapists": [
+            {"id": "T1", "licensed_states": ["NY"], "availability": {"mon": ["09:00-12:00"]}},
+            {"id": "T2", "licensed_states": ["NY"], "availability": {"tue": ["09:00-10:00"]}},
+        ],
+        "participants": [{
+            "id": "P1", "state": "NY", "population": "adult",
+            "availability": {"mon": ["09:00-17:00"], "tue": ["09:00-17:00"]},
+            "appointments": [
+                {"kind": "individual", "therapist": "T1", "duration_minutes": 50},
+                {"kind": "individual", "therapist": "T2", "duration_minutes": 30, "count": 3},
+            ],
+        }],
+    }
+    scenario = scenario_from_data(raw).scenario
+    schedule = _solved(scenario)
+    assert [(u.participant, u.need, u.missing) for u in schedule.unmet] == [("P1", "individual", 1)]
+    text = " ".join(schedule.unmet[0].reasons)
+    assert "P1 is in other sessions then" in text and "T2" in text
+    assert "both free" not in text and "could serve" not in text
