@@ -26,12 +26,17 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import csv
+import ctypes
 import glob
 import hashlib
 import io
 import json
 import multiprocessing
+import multiprocessing.process
 import os
+import signal
+import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -70,6 +75,9 @@ class BatchUsageError(ValueError):
     """The batch was asked for something impossible (no such input, conflicting options)."""
 
 
+NO_INPUTS = "no inputs given: name scenario files, folders or glob patterns"
+
+
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
@@ -98,18 +106,26 @@ def _is_scenario_file(path: Path) -> bool:
     return path.is_file() and lower.endswith(SCENARIO_SUFFIXES) and not is_schedule
 
 
-def discover_inputs(patterns: Sequence[str | Path]) -> list[BatchInput]:
+def _is_hidden(path: Path) -> bool:
+    # Editor back-ups, macOS resource forks (._north.yaml), .git: never scenarios. A glob
+    # leaves them out by itself; a folder listing must do it explicitly.
+    return path.name.startswith(".")
+
+
+def discover_inputs(patterns: str | Path | Sequence[str | Path]) -> list[BatchInput]:
     """The scenario files named by files, folders and globs, each once, with unique names.
 
     A file is taken as given, whatever its extension. A folder contributes its ``*.yaml``,
     ``*.yml`` and ``*.json`` files (not recursively), a glob the scenario files it matches;
     both leave out schedule files (``*.schedule.yaml``), so an output folder inside an input
-    folder is harmless. Files keep the order of the arguments, sorted within a folder or glob.
+    folder is harmless, and hidden files (names starting with ``.``, such as macOS's
+    ``._north.yaml``). Files keep the order of the arguments, sorted within a folder or glob.
 
     Parameters
     ----------
     patterns
-        Paths of files or folders, or glob patterns (``scenarios/**/*.yaml`` recurses).
+        Paths of files or folders, or glob patterns (``scenarios/**/*.yaml`` recurses); a
+        single path or pattern may be given alone.
 
     Returns
     -------
@@ -119,14 +135,21 @@ def discover_inputs(patterns: Sequence[str | Path]) -> list[BatchInput]:
     Raises
     ------
     BatchUsageError
-        A path that does not exist, or a glob or folder that matches no scenario file.
+        No patterns at all, a path that does not exist, or a glob or folder that matches no
+        scenario file.
     """
+    if isinstance(patterns, str | Path):
+        patterns = [patterns]
+    if not patterns:
+        raise BatchUsageError(NO_INPUTS)
     found: list[Path] = []
     for pattern in patterns:
         text = str(pattern)
         path = Path(text)
         if path.is_dir():
-            matches = sorted(p for p in path.iterdir() if _is_scenario_file(p))
+            matches = sorted(
+                p for p in path.iterdir() if not _is_hidden(p) and _is_scenario_file(p)
+            )
             where = f"folder {text}"
         elif path.exists():
             matches = [path]
@@ -491,11 +514,44 @@ def pool_shape(jobs: int | None, tasks: int, cores: int | None = None) -> tuple[
     return processes, max(1, cores // processes)
 
 
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def end_with_parent(parent_pid: int) -> None:
+    """Make this (pool worker) process end as soon as the batch process ``parent_pid`` does.
+
+    A batch killed with SIGKILL cannot shut its pool down; without this its workers would
+    live on, reparented to init, blocked on a pipe nobody writes or solving for nobody. On
+    Linux the kernel kills the worker when its parent dies (``PR_SET_PDEATHSIG``), whatever
+    the worker is doing; elsewhere a thread polls the parent's pid twice a second.
+
+    Parameters
+    ----------
+    parent_pid
+        The batch process's pid, as it saw it when starting the pool.
+    """
+    watched_by_kernel = False
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+            watched_by_kernel = True
+        except (OSError, AttributeError):  # pragma: no cover - every Linux libc has prctl
+            pass
+    if os.getppid() != parent_pid:  # the batch ended before the request took effect
+        os._exit(0)
+    if not watched_by_kernel:  # pragma: no cover - not Linux
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
 class LocalPoolExecutor(BatchExecutor):
     """A :class:`concurrent.futures.ProcessPoolExecutor` of spawned processes.
 
     Spawned (not forked) processes start clean: no OR-Tools or thread state copied from the
-    parent. A broken pool is rebuilt by :meth:`restart`.
+    parent. Each worker ends with the batch process, even one killed with SIGKILL
+    (:func:`end_with_parent`). A broken pool is rebuilt by :meth:`restart`.
     """
 
     def __init__(self, processes: int, solver_workers: int) -> None:
@@ -506,7 +562,14 @@ class LocalPoolExecutor(BatchExecutor):
         self._pool = self._new_pool()
 
     def _new_pool(self) -> cf.ProcessPoolExecutor:
-        return cf.ProcessPoolExecutor(max_workers=self.capacity, mp_context=self._context)
+        # The pool starts its processes from the thread that submits (this batch's), which
+        # lives as long as the pool: PR_SET_PDEATHSIG fires when that thread ends.
+        return cf.ProcessPoolExecutor(
+            max_workers=self.capacity,
+            mp_context=self._context,
+            initializer=end_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def submit(self, function: TaskFunction, task: SolveTask) -> cf.Future[TaskOutcome]:
         return self._pool.submit(function, task)
@@ -555,6 +618,27 @@ def _dask_solver_workers(client: Client) -> tuple[int, int]:
     return capacity, solver_workers
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _connect(client_class: type[Client], address: str, timeout: float | None) -> Client:
+    """A client of the scheduler at ``address``, or a usage error saying why there is none."""
+    try:
+        # Default timeout: Dask's distributed.comm.timeouts.connect (30 s).
+        if timeout is None:
+            return client_class(address)
+        return client_class(address, timeout=timeout)
+    except (OSError, TimeoutError) as error:
+        reason = f"cannot connect: {_first_line(error)}"
+    except (ValueError, TypeError) as error:
+        # distributed's words for an address it cannot parse or a protocol it cannot use
+        # (no port, an unknown scheme, tls:// without a TLS configuration).
+        reason = f"{_first_line(error)} (an address looks like tcp://host:8786)"
+    raise BatchUsageError(f"cannot use scheduler {address}: {reason}")
+
+
 class DaskExecutor(BatchExecutor):
     """A Dask distributed cluster through ``Client.get_executor()``.
 
@@ -562,6 +646,7 @@ class DaskExecutor(BatchExecutor):
     ``distributed.LocalCluster`` of ``local_workers`` single-thread processes on the
     loopback interface. Dask reschedules a task whose worker died by itself; a task it gives
     up on (``KilledWorker``) or loses (cancelled, connection closed) is retried by the batch.
+    ``solver_workers`` overrides the CP-SAT workers per solve it derives from the cluster.
     """
 
     def __init__(
@@ -569,6 +654,7 @@ class DaskExecutor(BatchExecutor):
         address: str | None = None,
         local_workers: int | None = None,
         connect_timeout: float | None = None,
+        solver_workers: int | None = None,
     ) -> None:
         try:
             from distributed import Client, LocalCluster
@@ -595,19 +681,11 @@ class DaskExecutor(BatchExecutor):
             self._client = Client(self._cluster)
             where = f"local Dask cluster of {local_workers} worker(s)"
         else:
-            try:
-                # Default timeout: Dask's distributed.comm.timeouts.connect (30 s).
-                if connect_timeout is None:
-                    self._client = Client(address)
-                else:
-                    self._client = Client(address, timeout=connect_timeout)
-            except (OSError, TimeoutError) as error:
-                raise BatchUsageError(
-                    f"cannot reach the Dask scheduler at {address}: {type(error).__name__}"
-                ) from None
+            self._client = _connect(Client, address, connect_timeout)
             where = f"Dask at {address}"
         self._executor = self._client.get_executor(pure=False)  # pure=False: a retry is a new task
         self.capacity, self.solver_workers = _dask_solver_workers(self._client)
+        self.solver_workers = solver_workers or self.solver_workers
         self.label = f"{where}: {self.capacity} thread(s) x {self.solver_workers} CP-SAT worker(s)"
 
     @property
@@ -630,12 +708,44 @@ class DaskExecutor(BatchExecutor):
                 self._cluster.close()
 
 
+def check_executor_options(
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    local_cluster: int | None = None,
+    solver_workers: int | None = None,
+) -> None:
+    """Refuse executor options that cannot work together, as ``iop-roster batch`` does.
+
+    Raises
+    ------
+    BatchUsageError
+        A count below 1, an empty scheduler address, both Dask options, or ``jobs`` with
+        one of them.
+    """
+    for option, value in (
+        ("jobs", jobs),
+        ("local_cluster", local_cluster),
+        ("solver_workers", solver_workers),
+    ):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise BatchUsageError(f"{option} must be a whole number of at least 1")
+    if scheduler is not None and not scheduler.strip():
+        raise BatchUsageError("--scheduler needs an address, e.g. tcp://host:8786")
+    if scheduler is not None and local_cluster is not None:
+        raise BatchUsageError("--scheduler and --local-cluster exclude each other")
+    if jobs is not None and (scheduler is not None or local_cluster is not None):
+        raise BatchUsageError("--jobs sizes the local pool; a Dask cluster has its own workers")
+
+
 @contextmanager
 def open_executor(
     tasks: int,
     jobs: int | None = None,
     scheduler: str | None = None,
     local_cluster: int | None = None,
+    solver_workers: int | None = None,
 ) -> Iterator[BatchExecutor]:
     """The executor a batch's options ask for, closed on exit.
 
@@ -649,19 +759,22 @@ def open_executor(
         Address of a running Dask scheduler (``--scheduler tcp://host:8786``).
     local_cluster
         Start a local Dask cluster of this many workers (``--local-cluster N``).
+    solver_workers
+        CP-SAT workers per solve (``--solver-workers``); default: the executor's share of
+        the cores.
 
     Raises
     ------
     BatchUsageError
-        Both ``scheduler`` and ``local_cluster``, or a scheduler that cannot be reached.
+        Conflicting or out-of-range options, or a scheduler that cannot be used.
     """
-    if scheduler and local_cluster:
-        raise BatchUsageError("--scheduler and --local-cluster exclude each other")
+    check_executor_options(jobs, scheduler, local_cluster, solver_workers)
     executor: BatchExecutor
-    if scheduler or local_cluster:
-        executor = DaskExecutor(scheduler, local_cluster)
+    if scheduler is not None or local_cluster is not None:
+        executor = DaskExecutor(scheduler, local_cluster, solver_workers=solver_workers)
     else:
-        executor = LocalPoolExecutor(*pool_shape(jobs, tasks))
+        processes, workers = pool_shape(jobs, tasks)
+        executor = LocalPoolExecutor(processes, solver_workers or workers)
     with executor:
         yield executor
 
@@ -1103,6 +1216,22 @@ class BatchReport:
         return sum(1 for row in self.rows if row.outcome == outcome)
 
 
+def _refuse_worker_bootstrap() -> None:
+    """Stop a spawned worker that is re-running the main script's unguarded batch.
+
+    A spawned process imports the parent's main script before it can serve as a worker;
+    a script that calls :func:`run_batch` at module level, without
+    ``if __name__ == "__main__":``, would start a batch of its own in every worker (and
+    overwrite the summaries). multiprocessing marks that phase with ``_inheriting``.
+    """
+    if getattr(multiprocessing.process.current_process(), "_inheriting", False):
+        raise SystemExit(
+            "iop-roster: run_batch() was called while a worker process was starting: the "
+            "script that calls it must do so under 'if __name__ == \"__main__\":' (worker "
+            "processes import the script; see docs/batch.md, From Python)"
+        )
+
+
 def run_batch(
     inputs: Sequence[BatchInput],
     out_dir: str | Path,
@@ -1143,8 +1272,23 @@ def run_batch(
     BatchReport
         One row per input. Summaries are written even when the batch is interrupted
         (unfinished scenarios are ``not run``).
+
+    Raises
+    ------
+    BatchUsageError
+        No inputs, or executor options that cannot work (see :func:`open_executor`).
+    SystemExit
+        Called while a spawned worker process imports the main script (a script without
+        ``if __name__ == "__main__":``): the worker stops with a message saying so.
     """
-    plan = plan_batch(inputs, out_dir, params or SolveParams())
+    _refuse_worker_bootstrap()
+    params = SolveParams() if params is None else params
+    if not isinstance(params, SolveParams):
+        raise TypeError(f"params must be a SolveParams, not {type(params).__name__}")
+    if not inputs:
+        raise BatchUsageError(NO_INPUTS)
+    check_executor_options(jobs, scheduler, local_cluster, params.workers)
+    plan = plan_batch(inputs, out_dir, params)
     label = "nothing to solve"
     try:
         known = list(plan.rows.values())  # skipped and unreadable inputs are reported first
@@ -1153,7 +1297,9 @@ def run_batch(
         for row in known:
             reporter.finish(row, solved=False)
         if plan.tasks:
-            with open_executor(len(plan.tasks), jobs, scheduler, local_cluster) as executor:
+            with open_executor(
+                len(plan.tasks), jobs, scheduler, local_cluster, plan.params.workers
+            ) as executor:
                 label = executor.label
                 if on_executor is not None:
                     on_executor(executor)

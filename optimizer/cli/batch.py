@@ -23,6 +23,7 @@ from optimizer.batch import (
     BatchExecutor,
     BatchRow,
     BatchUsageError,
+    check_executor_options,
     discover_inputs,
     run_batch,
 )
@@ -189,7 +190,8 @@ def batch(
 
     An invalid file or a crashed solve affects only its scenario (crashes are retried
     --retries times). Exit 0 when every scenario has a schedule, 1 when any failed or
-    was invalid, 2 for bad usage (no such input, conflicting options).
+    was invalid, 2 for bad usage (no such input, conflicting options, a scheduler that
+    cannot be used). Hidden files (names starting with '.') in a folder are skipped.
 
     \b
     Examples:
@@ -198,11 +200,8 @@ def batch(
       iop-roster batch plans/ --out runs/big --scheduler tcp://10.0.0.5:8786
       iop-roster batch plans/ --out runs/big --local-cluster 8
     """
-    if scheduler and local_cluster:
-        raise click.UsageError("--scheduler and --local-cluster exclude each other")
-    if jobs and (scheduler or local_cluster):
-        raise click.UsageError("--jobs sizes the local pool; a Dask cluster has its own workers")
     try:
+        check_executor_options(jobs, scheduler, local_cluster, solver_workers)
         found = discover_inputs(inputs)
     except BatchUsageError as error:
         raise click.UsageError(str(error)) from None

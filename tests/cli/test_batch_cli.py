@@ -64,7 +64,64 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
             str(scenario), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"
         )
     assert code == 2
-    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in stderr
+    assert "cannot use scheduler tcp://127.0.0.1:9: cannot connect: " in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("notanaddress", "missing port number"),
+        ("http://127.0.0.1:1", "unknown address scheme 'http'"),
+        ("tcp://[::1", "invalid address"),
+    ],
+)
+def test_a_scheduler_address_dask_cannot_use_is_a_usage_error(
+    tmp_path: Path, address: str, reason: str
+) -> None:
+    pytest.importorskip("distributed")
+    scenario = tmp_path / "a.yaml"
+    shutil.copy(INVALID_SAMPLE, scenario)
+    code, _, stderr = _run(
+        str(scenario), "--out", str(tmp_path / "out"), "--time-limit", "2", "--scheduler", address
+    )
+    assert code == 2, stderr
+    assert f"Error: cannot use scheduler {address}: " in stderr
+    assert reason in stderr
+    assert "internal error" not in stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("address", ["", "  "])
+def test_an_empty_scheduler_address_is_a_usage_error(tmp_path: Path, address: str) -> None:
+    scenario = tmp_path / "a.yaml"
+    shutil.copy(INVALID_SAMPLE, scenario)
+    code, _, stderr = _run(str(scenario), "--out", str(tmp_path / "out"), "--scheduler", address)
+    assert code == 2
+    assert "--scheduler needs an address" in stderr
+    assert not (tmp_path / "out").exists()  # refused before anything ran
+
+
+def test_a_folder_leaves_out_hidden_files(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(INVALID_SAMPLE, folder / "broken.yaml")
+    (folder / "._broken.yaml").write_bytes(b"\x00\x05\x16\x07\xff")  # a macOS resource fork
+    shutil.copy(INVALID_SAMPLE, folder / ".hidden.yaml")
+    out = tmp_path / "out"
+    code, _, stderr = _run(str(folder), "--out", str(out), "--time-limit", "1", "--jobs", "1")
+    assert code == 1, stderr
+    assert [row["scenario"] for row in _summary_rows(out)] == ["broken"]
+
+
+def test_the_banner_shows_the_solver_workers_asked_for(tmp_path: Path) -> None:
+    scenario = tmp_path / "broken.yaml"
+    shutil.copy(INVALID_SAMPLE, scenario)  # validated in a worker: the pool starts, nothing solves
+    code, _, stderr = _run(
+        str(scenario), "--out", str(tmp_path / "out"), "--jobs", "1", "--solver-workers", "3"
+    )
+    assert code == 1, stderr
+    assert "solving on 1 local process(es) x 3 CP-SAT worker(s)" in stderr
 
 
 def test_invalid_files_exit_1_with_their_reason_in_the_summaries(tmp_path: Path) -> None:

@@ -10,11 +10,15 @@ worker process is killed with SIGKILL.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import csv
 import functools
 import os
 import re
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -50,7 +54,9 @@ from optimizer.result import SolveParams
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "scenarios"
 TWO_STATES = SAMPLES / "two-states.yaml"
-EXAMPLE_SCHEDULE = REPO.parent / "shared" / "examples" / "two-states.schedule.yaml"  # the contract's
+EXAMPLE_SCHEDULE = (
+    REPO.parent / "shared" / "examples" / "two-states.schedule.yaml"
+)  # the contract's
 INVALID_SAMPLE = SAMPLES / "invalid" / "week-start-not-monday.yaml"
 SMALL_SAMPLE_PARTICIPANTS = 60
 TIME_LIMIT = 2.0
@@ -134,6 +140,74 @@ def test_discover_rejects_what_matches_nothing(tmp_path: Path, pattern: str, mes
 def test_discover_rejects_a_folder_without_scenarios(tmp_path: Path) -> None:
     with pytest.raises(BatchUsageError, match="folder .*: no scenario files"):
         discover_inputs([tmp_path])
+
+
+def test_a_folder_leaves_out_hidden_files_as_a_glob_does(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    (folder / ".drafts").mkdir(parents=True)
+    for name in ("ok.yaml", ".hidden.yaml", ".drafts/draft.yaml"):
+        (folder / name).write_text("x: 1\n")
+    (folder / "._ok.yaml").write_bytes(b"\x00\x05\x16\x07\xff")  # a macOS resource fork
+    assert [item.name for item in discover_inputs([folder])] == ["ok"]
+    assert [item.name for item in discover_inputs([str(folder / "**" / "*.yaml")])] == ["ok"]
+
+
+def test_discover_takes_a_single_path_or_pattern(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("x: 1\n")
+    (tmp_path / "b.yaml").write_text("x: 1\n")
+    expected = ["a", "b"]
+    assert [item.name for item in discover_inputs(str(tmp_path))] == expected
+    assert [item.name for item in discover_inputs(tmp_path)] == expected
+    assert [item.name for item in discover_inputs(str(tmp_path / "*.yaml"))] == expected
+
+
+def test_discover_refuses_no_inputs() -> None:
+    with pytest.raises(BatchUsageError, match="no inputs given"):
+        discover_inputs([])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"jobs": 0}, "jobs must be a whole number of at least 1"),
+        ({"jobs": -2}, "jobs must be"),
+        ({"local_cluster": 0}, "local_cluster must be"),
+        ({"scheduler": ""}, "--scheduler needs an address"),
+        ({"scheduler": "tcp://h:8786", "local_cluster": 2}, "exclude each other"),
+        ({"jobs": 2, "local_cluster": 2}, "--jobs sizes the local pool"),
+    ],
+)
+def test_run_batch_refuses_impossible_options_before_anything_runs(
+    tmp_path: Path, options: dict[str, object], message: str
+) -> None:
+    inputs = _invalid_folder(tmp_path / "in", ["a"])
+    out = tmp_path / "out"
+    with pytest.raises(BatchUsageError, match=message):
+        run_batch(inputs, out, SolveParams(time_limit=1), **options)  # type: ignore[arg-type]
+    assert not out.exists()
+
+
+def test_run_batch_refuses_no_inputs_and_parameters_of_another_type(tmp_path: Path) -> None:
+    with pytest.raises(BatchUsageError, match="no inputs given"):
+        run_batch([], tmp_path / "out", SolveParams(time_limit=1))
+    inputs = _invalid_folder(tmp_path / "in", ["a"])
+    with pytest.raises(TypeError, match="params must be a SolveParams, not dict"):
+        run_batch(inputs, tmp_path / "out", {"time_limit": 2})  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_executor_label_counts_the_solver_workers_used(tmp_path: Path) -> None:
+    inputs = _invalid_folder(tmp_path / "in", ["a"])
+    labels: list[str] = []
+    report = run_batch(
+        inputs,
+        tmp_path / "out",
+        SolveParams(time_limit=1, workers=3),
+        jobs=1,
+        on_executor=lambda executor: labels.append(executor.label),
+    )
+    assert labels == ["1 local process(es) x 3 CP-SAT worker(s)"]
+    assert report.executor == labels[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -556,3 +630,158 @@ def test_a_solver_exception_is_reported_by_type_only(monkeypatch: pytest.MonkeyP
     data = TWO_STATES.read_bytes()
     outcome = solve_task(SolveTask("two", str(TWO_STATES), data, SolveParams(time_limit=1), "h"))
     assert (outcome.kind, outcome.reason) == ("error", "the solver raised ValueError")
+
+
+# --------------------------------------------------------------------------------------------
+# Scripts: the documented example, a script without the main guard, a batch killed outright
+# --------------------------------------------------------------------------------------------
+
+
+def _docs_example() -> str:
+    """The Python block of docs/batch.md's "From Python" section."""
+    text = (REPO / "docs" / "batch.md").read_text()
+    section = text.split("## From Python", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def _run_script(folder: Path, code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    script = folder / "script.py"
+    script.write_text(code)
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, str(script)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _summary_outcomes(out: Path) -> list[tuple[str, str, str]]:
+    with (out / "summary.csv").open(newline="") as handle:
+        return [(row["scenario"], row["outcome"], row["reason"]) for row in csv.DictReader(handle)]
+
+
+def test_the_documented_example_runs_as_a_script(tmp_path: Path) -> None:
+    _invalid_folder(tmp_path / "plans", ["north"])  # validated in a worker: nothing to solve
+    example = _docs_example()
+    assert 'if __name__ == "__main__":' in example
+    finished = _run_script(tmp_path, example)
+    assert finished.returncode == 0, finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert [outcome for _, outcome, _ in _summary_outcomes(tmp_path / "runs" / "today")] == [
+        "invalid"
+    ]
+
+
+def test_a_script_without_the_main_guard_is_told_why_its_workers_fail(tmp_path: Path) -> None:
+    _invalid_folder(tmp_path / "plans", ["north", "south"])
+    body = re.sub(r'if __name__ == "__main__":.*\n', "", _docs_example())
+    unguarded = re.sub(r"(?m)^    ", "", body).replace("jobs=2", "jobs=1, retries=0")
+    assert "__main__" not in unguarded
+    finished = _run_script(tmp_path, unguarded)
+    # Each worker stops at the import of the script, with one line saying why; the batch
+    # (the parent) reports its scenarios failed, and only the parent writes the summaries.
+    assert "must do so under 'if __name__ == \"__main__\":'" in finished.stderr
+    assert "Traceback" not in finished.stderr
+    assert finished.returncode == 0, finished.stderr
+    assert _summary_outcomes(tmp_path / "runs" / "today") == [
+        ("north", "failed", "worker process died (1 attempt(s))"),
+        ("south", "failed", "worker process died (1 attempt(s))"),
+    ]
+
+
+def test_a_worker_is_refused_a_batch_of_its_own_while_it_starts(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import multiprocessing.process
+
+    inputs = _invalid_folder(tmp_path / "in", ["a"])
+    monkeypatch.setattr(
+        multiprocessing.process.current_process(), "_inheriting", True, raising=False
+    )
+    with pytest.raises(SystemExit, match="while a worker process was starting"):
+        run_batch(inputs, tmp_path / "out", SolveParams(time_limit=1), jobs=1)
+    assert not (tmp_path / "out").exists()
+
+
+SLEEPING_BATCH = """
+import sys
+import time
+
+from optimizer.batch import SolveTask, TaskOutcome, discover_inputs, run_batch
+from optimizer.result import SolveParams
+
+
+def sleep_task(task: SolveTask) -> TaskOutcome:
+    time.sleep(300)
+    raise AssertionError("woke up")
+
+
+if __name__ == "__main__":
+    run_batch(discover_inputs("in"), "out", SolveParams(time_limit=1), jobs=2, task_function=sleep_task)
+"""
+
+
+@pytest.mark.slow
+def test_pool_workers_end_when_the_batch_process_is_killed(tmp_path: Path) -> None:
+    import psutil
+
+    _invalid_folder(tmp_path / "in", ["a", "b"])
+    (tmp_path / "script.py").write_text(SLEEPING_BATCH)
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    batch = subprocess.Popen(
+        [sys.executable, "script.py"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            children = psutil.Process(batch.pid).children()
+            workers = [c for c in children if "spawn_main" in " ".join(c.cmdline())]
+        assert len(workers) == 2, "the pool did not start its two workers"
+        time.sleep(1.0)  # both are inside sleep_task now, or waiting for a task
+        batch.send_signal(signal.SIGKILL)
+        batch.wait(10)
+        gone, alive = psutil.wait_procs(workers, timeout=5)
+        alive = [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+        assert not alive, f"pool workers outlived the batch: {[p.pid for p in alive]}"
+    finally:
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        if batch.poll() is None:
+            batch.kill()
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("notanaddress", "missing port number"),
+        ("http://127.0.0.1:1", "unknown address scheme 'http'"),
+        ("tcp://[::1", "invalid address"),
+    ],
+)
+def test_a_scheduler_address_dask_cannot_use_is_a_usage_error(address: str, reason: str) -> None:
+    pytest.importorskip("distributed")
+    with pytest.raises(
+        BatchUsageError, match=f"cannot use scheduler {re.escape(address)}: .*{reason}"
+    ):
+        DaskExecutor(address)
+
+
+@pytest.mark.slow
+def test_a_local_dask_cluster_labels_the_solver_workers_asked_for(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    inputs = _invalid_folder(tmp_path / "in", ["a"])
+    report = run_batch(
+        inputs, tmp_path / "out", SolveParams(time_limit=1, workers=3), local_cluster=1
+    )
+    assert report.executor == "local Dask cluster of 1 worker(s): 1 thread(s) x 3 CP-SAT worker(s)"
+    assert [row.outcome for row in report.rows] == ["invalid"]
