@@ -38,10 +38,12 @@ def serve(host: str, port: int, db: str | None, workers: int | None, insecure_no
     """
     try:
         import uvicorn
+        from pydantic import ValidationError
 
         from optimizer.service.app import create_app
         from optimizer.service.auth import ConfigurationError
         from optimizer.service.settings import ServiceSettings
+        from optimizer.service.store import StoreUnavailable, prepare_database
     except ModuleNotFoundError as error:
         click.echo(f"error: serve needs the 'service' extra ({error.name} is not installed): pip install 'iop-roster[service]'", err=True)
         sys.exit(EXIT_INVALID)
@@ -54,16 +56,30 @@ def serve(host: str, port: int, db: str | None, workers: int | None, insecure_no
         overrides["workers"] = workers
     if insecure_no_auth:
         overrides["insecure_no_auth"] = True
-    settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = ServiceSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        # Name the setting and the rule; never the value (it may be a key or a password).
+        for item in error.errors(include_url=False, include_input=False, include_context=False):
+            field = str(item["loc"][0]) if item["loc"] else ""
+            source = f"--{field}" if field in overrides else f"IOP_ROSTER_{field.upper()}"
+            click.echo(f"error: {source}: {item['msg']}", err=True)
+        sys.exit(EXIT_INVALID)
     try:
         app = create_app(settings)
-    except ConfigurationError as error:
+        # Open (or create) the database and its tables now, so that a wrong --db is one
+        # line and exit 2 rather than a failed application start-up inside uvicorn.
+        for warning in prepare_database(settings.database_url()):
+            logging.getLogger("iop_roster.service").warning("%s", warning)
+    except (ConfigurationError, StoreUnavailable) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID)
     concurrent, per_solve = settings.solve_slots()
     click.echo(f"iop-roster service on http://{host}:{port} ({concurrent} solve(s) at once, "
                f"{per_solve} CP-SAT worker(s) each)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+    # access_log=False: uvicorn's access log prints the raw request line (query strings,
+    # unknown paths: client text); the app logs requests by route instead (docs/service.md).
+    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, access_log=False)
 
 
 commands = [serve]

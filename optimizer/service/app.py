@@ -12,7 +12,8 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 
 from optimizer import __version__
 from optimizer.service.auth import KeyRing
@@ -51,6 +53,7 @@ from optimizer.service.settings import ServiceSettings
 from optimizer.service.store import JobStore
 
 logger = logging.getLogger("iop_roster.service")
+access_logger = logging.getLogger("iop_roster.access")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -86,6 +89,12 @@ def _location(loc: tuple[int | str, ...] | list[int | str]) -> str:
     return path
 
 
+def _is_json(content_type: str) -> bool:
+    """Whether a Content-Type is JSON as FastAPI reads it (application/json, application/*+json)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
 def _validation_items(error: RequestValidationError) -> list[ErrorItem]:
     items: list[ErrorItem] = []
     for item in error.errors():
@@ -95,6 +104,67 @@ def _validation_items(error: RequestValidationError) -> list[ErrorItem]:
         message = re.sub(r"'[^']{41,}'", "'...'", message)
         items.append(ErrorItem(path=_location(item.get("loc", ())), message=message))
     return items
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"})
+# A job id as the service makes them (secrets.token_urlsafe(16)): the only path text logged.
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def _logged_route(routes: Sequence[BaseRoute], scope: Scope) -> str:
+    """What the access log may say about a request's path.
+
+    The path itself when it is a route of the API whose parameters all look like job ids,
+    else the route's template (``/v1/rosters/{job_id}``), else ``unmatched path``: a path
+    or a query string is client text, and could be anything.
+    """
+    for route in routes:
+        match, child = route.matches(scope)
+        if match is Match.NONE:
+            continue
+        parameters = child.get("path_params", {}).values()
+        if all(isinstance(value, str) and _JOB_ID.fullmatch(value) for value in parameters):
+            return str(scope["path"])
+        return str(getattr(route, "path", "unmatched path"))
+    return "unmatched path"
+
+
+class AccessLog:
+    """ASGI middleware: one log line per request, instead of uvicorn's access log.
+
+    ``GET /v1/rosters/{job_id} 404 2 ms``: the method, the path only as far as
+    :func:`_logged_route` allows, the status and the duration. Never the query string,
+    never an unknown path, never the client's address.
+    """
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes  # the application's list: routes added later are seen
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless a response starts: an exception escaped the application
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            method = str(scope.get("method", ""))
+            access_logger.info(
+                "%s %s %d %.0f ms",
+                method if method in _METHODS else "other-method",
+                _logged_route(self.routes, scope),
+                status,
+                1000 * (time.perf_counter() - started),
+            )
 
 
 class BodyLimit:
@@ -228,9 +298,17 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     app.state.keyring = keyring
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AccessLog, routes=app.router.routes)  # outermost: it sees 413s too
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        content_type = request.headers.get("content-type")
+        body_refused = any(tuple(item.get("loc", ()))[:1] == ("body",) for item in error.errors())
+        if body_refused and not _is_json(content_type or ""):
+            # FastAPI reads a body without a JSON Content-Type as bytes, and its complaint would
+            # be "Input should be a valid dictionary": say what is actually wrong.
+            return _error(415, "the request body must be JSON, sent with Content-Type: application/json",
+                          [ErrorItem(path="header.Content-Type", message="must be application/json")])
         return _error(422, "the request does not match the API", _validation_items(error))
 
     @app.exception_handler(ServiceError)
@@ -255,10 +333,13 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         422: {"model": ErrorBody, "description": "The request does not match the API (no value is echoed)."},
     }
     not_found: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "No such job for this key."}}
+    body_errors: dict[int | str, dict[str, Any]] = {
+        **errors, 415: {"model": ErrorBody, "description": "The body is not sent as JSON (Content-Type: application/json)."},
+    }
 
     @app.post("/v1/rosters", status_code=202, response_model=JobCreated, response_model_exclude_none=True,
               tags=["rosters"],
-              responses={**errors, 429: {"model": ErrorBody, "description": "Too many queued jobs for this key."}})
+              responses={**body_errors, 429: {"model": ErrorBody, "description": "Too many queued jobs for this key."}})
     def submit_roster(body: SubmitRequest, response: Response, svc: Service, key_id: Caller) -> JobCreated:
         """Submit a scenario to solve.
 
@@ -302,7 +383,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             response.status_code = 202
         return view
 
-    @app.post("/v1/check", response_model=CheckResult, tags=["documents"], responses=errors)
+    @app.post("/v1/check", response_model=CheckResult, tags=["documents"], responses=body_errors)
     def check_schedule(body: CheckRequest, svc: Service, key_id: Caller) -> CheckResult:
         """Check a schedule against its scenario with the independent checker (synchronous).
 
@@ -310,7 +391,7 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         """
         return svc.check(key_id, body)
 
-    @app.post("/v1/validate", response_model=ValidateResult, tags=["documents"], responses=errors)
+    @app.post("/v1/validate", response_model=ValidateResult, tags=["documents"], responses=body_errors)
     def validate_scenario(body: ValidateRequest, svc: Service, key_id: Caller) -> ValidateResult:
         """Validate a scenario (synchronous): every error at once, each a path and a rule."""
         return svc.validate(key_id, body)

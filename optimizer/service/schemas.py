@@ -67,7 +67,7 @@ class ErrorItem(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    """Body of every error answer (401, 404, 413, 422, 429, 500)."""
+    """Body of every error answer (401, 404, 405, 413, 415, 422, 429, 500)."""
 
     detail: str
     errors: list[ErrorItem] = Field(default_factory=list)

@@ -4,6 +4,10 @@ SQLite (WAL mode, ``synchronous=FULL``: a job acknowledged with 202 survives a c
 default; PostgreSQL works through its URL. The server process and each solver process open
 their own :class:`JobStore` on the same database.
 
+The database holds every submitted scenario: a SQLite file the store creates is created
+readable by its owner only (mode 0600; SQLite gives its ``-wal`` and ``-shm`` files the
+same mode), and :func:`prepare_database` warns about an existing one other users can read.
+
 A job moves ``queued -> solving -> solved | stopped | failed``, or is ``invalid`` from the
 start. Each start of a solve gets a fresh *run token*; a solver process writes progress and
 its result only while the job still carries its token, so a solve orphaned by a restart can
@@ -12,12 +16,17 @@ never overwrite the job's later life.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import secrets
+import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import JsonValue
@@ -34,10 +43,12 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    make_url,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 QUEUED = "queued"
 SOLVING = "solving"
@@ -149,6 +160,106 @@ def make_engine(url: str) -> Engine:
 
 _SUMMARY_COLUMNS = [c for c in jobs.c if c.name not in {"scenario", "schedule"}]
 
+PRIVATE_MODE = 0o600
+
+
+class StoreUnavailable(Exception):
+    """The job database cannot be opened or set up; the message names it (without a password) and why."""
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other databases, in-memory SQLite and unparsable URLs."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def describe_database(url: str) -> str:
+    """The database for messages: a SQLite file's path, or the URL with its password hidden."""
+    path = sqlite_file(url)
+    if path is not None:
+        return str(path)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "the --db URL"  # unparsable: it might hold a password anywhere
+
+
+def _create_private(path: Path) -> None:
+    """Create an empty SQLite file readable by its owner only, unless it exists."""
+    # An existing file is the operator's (or another server's): its mode is theirs.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE))
+
+
+def _database_problem(error: BaseException) -> str:
+    """Why a database could not be opened, in words that carry no data from it."""
+    if isinstance(error, ModuleNotFoundError):
+        return f"its database driver is not installed (no module named {error.name})"
+    if isinstance(error, NoSuchModuleError):
+        return "this kind of database is not supported (use sqlite:///path or postgresql+psycopg://...)"
+    if isinstance(error, ArgumentError):
+        return "not a database URL (use a file path, sqlite:///path or postgresql+psycopg://...)"
+    if isinstance(error, SQLAlchemyError):
+        original = getattr(error, "orig", None)
+        if isinstance(original, sqlite3.Error):
+            return str(original)  # SQLite's fixed words: 'file is not a database', ...
+        if original is not None:
+            text = str(original).strip()
+            return (text.splitlines()[0] if text else type(original).__name__)[:200]
+        return type(error).__name__
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    return type(error).__name__
+
+
+def prepare_database(url: str) -> list[str]:
+    """Open the job database as a server will, before it starts: a clear error instead of a crash.
+
+    A missing SQLite file is created with mode 0600 and every missing table is created.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL of the database.
+
+    Returns
+    -------
+    list[str]
+        Warnings: an existing SQLite file that other users may read (it holds every
+        submitted scenario).
+
+    Raises
+    ------
+    StoreUnavailable
+        The database cannot be opened, created or set up.
+    """
+    where = describe_database(url)
+    path = sqlite_file(url)
+    warnings: list[str] = []
+    if path is not None:
+        if path.is_dir():
+            raise StoreUnavailable(f"cannot use the job database {where}: it is a folder, not a file")
+        if not path.parent.is_dir():
+            raise StoreUnavailable(f"cannot use the job database {where}: its folder {path.parent} does not exist")
+        if path.exists():
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                warnings.append(
+                    f"the job database {where} is open to other users (mode {mode:04o}) and holds every "
+                    f"submitted scenario: chmod 600 it"
+                )
+    try:
+        store = JobStore(url)
+    except (SQLAlchemyError, ImportError, OSError) as error:
+        raise StoreUnavailable(f"cannot use the job database {where}: {_database_problem(error)}") from None
+    store.close()
+    return warnings
+
 
 class JobStore:
     """Jobs and audit records in one database.
@@ -158,11 +269,15 @@ class JobStore:
     url
         SQLAlchemy URL of the database.
     create
-        Create missing tables (the server does; solver processes do not).
+        Create missing tables, and a missing SQLite file with mode 0600 (the server does;
+        solver processes do not).
     """
 
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
+        path = sqlite_file(url)
+        if create and path is not None:
+            _create_private(path)
         self.engine = make_engine(url)
         # Counting a key's queued jobs and inserting one more is a single step per server.
         self._submit_lock = threading.Lock()

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import importlib.util
+import json
 import logging
+import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +23,8 @@ from servicekit import KEY_A, KEY_B, api_settings
 from optimizer.service.app import create_app
 from optimizer.service.auth import ConfigurationError, KeyRing
 from optimizer.service.schemas import EXAMPLE_SCENARIO
-from optimizer.service.settings import ServiceSettings
+from optimizer.service.settings import ServiceSettings, database_url
+from optimizer.service.store import prepare_database
 
 A = {"X-API-Key": KEY_A}
 B = {"X-API-Key": KEY_B}
@@ -359,3 +364,150 @@ def test_serve_refuses_to_start_without_a_key(monkeypatch: pytest.MonkeyPatch, t
     assert result.exit_code == 2
     assert "no API key configured" in result.output
     assert "--insecure-no-auth" in result.output
+
+
+# ---------------------------------------------------------------------------- content type
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_sent_as_json_is_415(client: TestClient, content_type: str | None) -> None:
+    headers = A | ({"content-type": content_type} if content_type else {})
+    body = json.dumps({"scenario": EXAMPLE_SCENARIO}).encode()
+    for path in ("/v1/rosters", "/v1/validate"):
+        answer = client.post(path, content=body, headers=headers)
+        assert answer.status_code == 415, answer.text
+        assert answer.json() == {
+            "detail": "the request body must be JSON, sent with Content-Type: application/json",
+            "errors": [{"path": "header.Content-Type", "message": "must be application/json"}],
+        }
+
+
+def test_json_media_types_are_accepted(client: TestClient) -> None:
+    body = json.dumps({"scenario": EXAMPLE_SCENARIO}).encode()
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        answer = client.post("/v1/validate", content=body, headers=A | {"content-type": content_type})
+        assert answer.status_code == 200, answer.text
+
+
+# ---------------------------------------------------------------------------- check: every error
+
+
+def test_check_answers_every_error_of_both_documents(client: TestClient) -> None:
+    scenario = copy.deepcopy(EXAMPLE_SCENARIO)
+    scenario["program"]["hours"] = "21:00-08:00"  # type: ignore[index]
+    scenario["participants"][1]["state"] = "ZZ"  # type: ignore[index]
+    schedule = schedule_of(SESSION | {"day": "someday"}, SESSION | {"id": "S002", "start": "late"})
+    del schedule["format"]
+    answer = client.post("/v1/check", json={"scenario": scenario, "schedule": schedule}, headers=A)
+    assert answer.status_code == 422
+    paths = {error["path"] for error in answer.json()["errors"]}
+    assert {"scenario.program.hours", "schedule.format", "schedule.sessions[0] (id S001).day",
+            "schedule.sessions[1] (id S002).start"} <= paths
+    assert any(path.startswith("scenario.participants[1]") for path in paths)
+
+
+# ---------------------------------------------------------------------------- access log
+
+
+def test_the_access_log_names_routes_never_client_text(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="iop_roster.access")
+    marker = "JaneDoe"
+    with TestClient(create_app(api_settings(tmp_path))) as client:
+        job_id = submit(client)
+        client.get(f"/v1/rosters/{job_id}", headers=A)
+        client.get("/v1/rosters", params={"status": f"{marker} x", "limit": -1}, headers=A)
+        client.get(f"/v1/rosters/{marker}' OR 1=1--", headers=A)
+        client.delete(f"/v1/rosters/{marker}", headers=A)
+        client.get(f"/v1/{marker}" + "a" * 5000, headers=A)
+        client.request(marker.upper(), "/v1/rosters", headers=A)
+        client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO | {marker: "x" * 300_000}}, headers=A)
+    lines = [record.getMessage() for record in caplog.records if record.name == "iop_roster.access"]
+    assert marker not in "\n".join(lines)
+    assert marker.upper() not in "\n".join(lines)
+    shapes = [re.sub(r" \d+ ms$", "", line) for line in lines]
+    assert shapes == [
+        "POST /v1/rosters 202",
+        f"GET /v1/rosters/{job_id} 200",  # a job id is the one path text logged
+        "GET /v1/rosters 422",
+        "GET /v1/rosters/{job_id} 404",
+        "DELETE /v1/rosters/{job_id} 404",
+        "GET unmatched path 404",
+        "other-method /v1/rosters 405",
+        "POST /v1/rosters 413",
+    ]
+
+
+# ---------------------------------------------------------------------------- the database file
+
+
+def test_the_database_file_is_created_for_its_owner_only(tmp_path: Path) -> None:
+    with TestClient(create_app(api_settings(tmp_path))) as client:
+        submit(client)
+        files = sorted(tmp_path.glob("jobs.db*"))
+        assert [path.name for path in files] == ["jobs.db", "jobs.db-shm", "jobs.db-wal"]
+        assert {path.name: stat.S_IMODE(path.stat().st_mode) for path in files} == dict.fromkeys(
+            ["jobs.db", "jobs.db-shm", "jobs.db-wal"], 0o600)
+
+
+def test_an_existing_database_keeps_its_mode_with_a_warning(tmp_path: Path) -> None:
+    database = tmp_path / "jobs.db"
+    assert prepare_database(database_url(str(database))) == []  # created: 0600, no warning
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    database.chmod(0o644)
+    (warning,) = prepare_database(database_url(str(database)))
+    assert f"the job database {database} is open to other users (mode 0644)" in warning
+    assert stat.S_IMODE(database.stat().st_mode) == 0o644  # the operator's choice stays
+
+
+# ---------------------------------------------------------------------------- serve: start-up errors
+
+
+def _serve(tmp_path: Path, *args: str) -> tuple[int, str, BaseException | None]:
+    from click.testing import CliRunner
+
+    from optimizer.cli import main
+
+    result = CliRunner().invoke(main, ["serve", "--port", "0", *args],
+                                env={"IOP_ROSTER_API_KEYS": KEY_A, "IOP_ROSTER_DB": str(tmp_path / "env.db")})
+    return result.exit_code, result.output, result.exception
+
+
+def _bad_databases(tmp_path: Path) -> list[tuple[str, str]]:
+    not_sqlite = tmp_path / "notes.db"
+    not_sqlite.write_text("these are not the jobs you are looking for\n" * 20)
+    cases = [
+        (str(tmp_path / "missing" / "jobs.db"), f"its folder {tmp_path / 'missing'} does not exist"),
+        (str(tmp_path), "it is a folder, not a file"),
+        (str(not_sqlite), "file is not a database"),
+        ("nosuchdb://host/db", "this kind of database is not supported"),
+        ("postgresql+nosuchdriver://u:hunter2@host/db", "this kind of database is not supported"),
+    ]
+    if importlib.util.find_spec("MySQLdb") is None:
+        cases.append(("mysql://user:hunter2@host/db", "its database driver is not installed (no module named MySQLdb)"))
+    return cases
+
+
+def test_serve_refuses_a_database_it_cannot_use_in_one_line(tmp_path: Path) -> None:
+    for db, reason in _bad_databases(tmp_path):
+        code, output, exception = _serve(tmp_path, "--db", db)
+        assert code == 2, (db, output)
+        assert isinstance(exception, SystemExit), (db, exception)
+        (line,) = output.splitlines()
+        assert line.startswith("error: cannot use the job database "), line
+        assert reason in line, line
+        assert "hunter2" not in line
+
+
+def test_serve_refuses_bad_settings_naming_the_variable_not_the_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IOP_ROSTER_WORKERS", SECRET)
+    monkeypatch.setenv("IOP_ROSTER_MAX_BODY_BYTES", "-5")
+    code, output, exception = _serve(tmp_path)
+    assert code == 2
+    assert isinstance(exception, SystemExit)
+    assert output.splitlines() == [
+        "error: IOP_ROSTER_WORKERS: Input should be a valid integer, unable to parse string as an integer",
+        "error: IOP_ROSTER_MAX_BODY_BYTES: Input should be greater than or equal to 1024",
+    ]
+    assert not (tmp_path / "env.db").exists()  # refused before anything was opened

@@ -6,6 +6,10 @@ end that no solver process outlives it.
 
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -116,3 +120,36 @@ def test_a_solver_process_that_dies_fails_its_job_and_the_server_carries_on(serv
         after = client.post("/v1/rosters", json={"scenario": sample_scenario(), "options": {"time_limit": 2}},
                             headers=A).json()["id"]
         assert poll(client, after, {"solved", "failed"})["status"] == "solved"
+
+
+def test_a_real_server_logs_routes_not_client_text_and_keeps_its_database_private(server: Server) -> None:
+    marker = "JaneDoe"
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.get("/v1/rosters", params={"status": f"{marker} x", "limit": -1}, headers=A).status_code == 422
+        assert client.get(f"/v1/rosters/{marker}%27%20OR%201%3D1--", headers=A).status_code == 404
+        assert client.get("/v1/" + marker + "a" * 5000, headers=A).status_code == 404
+        assert client.get("/v1/rosters", headers=A).status_code == 200
+    assert server.log is not None
+    expected = [f"iop_roster.access: {line} " for line in (
+        "GET /v1/rosters 422", "GET /v1/rosters/{job_id} 404", "GET unmatched path 404", "GET /v1/rosters 200")]
+    deadline = time.monotonic() + 10  # a request is logged once its answer has gone out
+    while not all(line in server.log.read_text() for line in expected) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = server.log.read_text()
+    assert all(line in log for line in expected), log[-2000:]
+    assert marker not in log
+    assert 'HTTP/1.1"' not in log  # uvicorn's own access log (the raw request line) is off
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in server.db.parent.glob("jobs.db*")}
+    assert modes == {"jobs.db": 0o600, "jobs.db-wal": 0o600, "jobs.db-shm": 0o600}
+
+
+def test_serve_with_a_file_that_is_not_a_database_exits_2_before_uvicorn_starts(tmp_path: Path) -> None:
+    not_sqlite = tmp_path / "jobs.db"
+    not_sqlite.write_text("not a database\n" * 100)
+    finished = subprocess.run(
+        [sys.executable, "-c", "from optimizer.cli import main; main()", "serve", "--port", "0", "--db", str(not_sqlite)],
+        env=os.environ | {"IOP_ROSTER_API_KEYS": KEY_A}, capture_output=True, text=True, timeout=60,
+    )
+    assert finished.returncode == 2
+    assert finished.stderr.splitlines() == [f"error: cannot use the job database {not_sqlite}: file is not a database"]
+    assert finished.stdout == ""
