@@ -127,12 +127,14 @@ def test_json_output() -> None:
     assert summary["warnings"] == []
     assert summary["demand_therapist_hours"] < summary["available_therapist_hours"]
     errors = report[1]["errors"]
-    assert errors[0] == {
+    # The message's wording is the models' (tests/models pin it); here: the shape of the entry.
+    assert {key: errors[0][key] for key in ("file", "path", "severity")} == {
         "file": str(broken),
         "path": "program.timezone",
-        "message": "'America/NewYork' is not an IANA time zone (e.g. America/New_York)",
         "severity": "error",
     }
+    assert "is not an IANA time zone" in errors[0]["message"]
+    assert "America/New_York" in errors[0]["message"]
     assert len(errors) == 3
 
 
