@@ -585,7 +585,7 @@ def test_local_dask_cluster_batch_survives_a_killed_worker(
     report = run_batch(
         inputs,
         out,
-        SolveParams(time_limit=TIME_LIMIT),
+        SolveParams(time_limit=TIME_LIMIT, workers=2),  # not the cluster's share: 1 on 2 cores
         local_cluster=2,
         retries=2,
         on_event=on_event,
@@ -594,7 +594,8 @@ def test_local_dask_cluster_batch_survives_a_killed_worker(
     killer.join(timeout=10)
     assert killed, "no worker was killed"
     assert finished_at_kill[0] < len(inputs), "the kill came after the batch had finished"
-    assert report.executor.startswith("local Dask cluster of 2 worker(s)")
+    assert report.executor.startswith("local Dask cluster of 2 worker(s): ")
+    assert report.executor.endswith(" x 2 CP-SAT worker(s)")  # --solver-workers, as solved
     _assert_all_valid_solved_and_checked(batch_inputs, out, report.rows)
 
     # The rerun, on the local pool this time, finds every schedule and solves nothing.
@@ -774,14 +775,3 @@ def test_a_scheduler_address_dask_cannot_use_is_a_usage_error(address: str, reas
         BatchUsageError, match=f"cannot use scheduler {re.escape(address)}: .*{reason}"
     ):
         DaskExecutor(address)
-
-
-@pytest.mark.slow
-def test_a_local_dask_cluster_labels_the_solver_workers_asked_for(tmp_path: Path) -> None:
-    pytest.importorskip("distributed")
-    inputs = _invalid_folder(tmp_path / "in", ["a"])
-    report = run_batch(
-        inputs, tmp_path / "out", SolveParams(time_limit=1, workers=3), local_cluster=1
-    )
-    assert report.executor == "local Dask cluster of 1 worker(s): 1 thread(s) x 3 CP-SAT worker(s)"
-    assert [row.outcome for row in report.rows] == ["invalid"]
