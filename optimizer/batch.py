@@ -623,8 +623,29 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
+def _address_problem(address: str) -> str | None:
+    """What is wrong with a scheduler address on its face (no connection tried), if anything."""
+    from distributed.comm.addressing import get_address_host_port, parse_address
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, _ = parse_address(address)
+        get_backend(scheme)  # an unknown scheme
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            get_address_host_port(address)  # no port, a broken host
+    except (ValueError, TypeError) as error:
+        return _first_line(error)
+    return None
+
+
 def _connect(client_class: type[Client], address: str, timeout: float | None) -> Client:
     """A client of the scheduler at ``address``, or a usage error saying why there is none."""
+    # Checked before a client starts its event loop and its connection attempts.
+    problem = _address_problem(address)
+    if problem is not None:
+        raise BatchUsageError(
+            f"cannot use scheduler {address}: {problem} (an address looks like tcp://host:8786)"
+        )
     try:
         # Default timeout: Dask's distributed.comm.timeouts.connect (30 s).
         if timeout is None:
@@ -636,6 +657,8 @@ def _connect(client_class: type[Client], address: str, timeout: float | None) ->
         # distributed's words for an address it cannot parse or a protocol it cannot use
         # (no port, an unknown scheme, tls:// without a TLS configuration).
         reason = f"{_first_line(error)} (an address looks like tcp://host:8786)"
+    except Exception as error:  # noqa: BLE001 - Dask's own trouble (its event loop did not start)
+        reason = f"the Dask client could not start ({type(error).__name__})"
     raise BatchUsageError(f"cannot use scheduler {address}: {reason}")
 
 
