@@ -2,18 +2,35 @@
 
 Field names follow ``shared/scenario-format.md``, which is a contract. Field-level rules
 (formats, ranges, min <= max) live on the models; rules that need the whole document
-(unique ids, references, starts inside program hours) live in :mod:`models.validation`,
-which runs them all and reports every problem at once.
+(unique ids, references) live in :mod:`models.validation`, which runs them all and reports
+every problem at once.
+
+Messages never repeat a value of the file that may be personal data: :func:`quote` decides,
+for every message of :mod:`models`, what is shown and what is only described.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from models.clock import DAYS, is_valid_timezone, parse_time, parse_window
+from models.clock import DAYS, check_week_start, is_valid_timezone, parse_time, parse_window
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Population = Literal["adult", "adolescent"]
@@ -26,40 +43,197 @@ US_STATES: frozenset[str] = frozenset(
     "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR VI GU AS MP".split()
 )
 
-_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$"
+#: An id: a letter or digit of any alphabet, then letters, digits, ``_``, ``.`` or ``-``, at most
+#: 40 characters. Python's ``\w`` is exactly ``str.isalnum()`` plus ``_``, so ``grupo_niñez``
+#: and ``P-Ü01`` are ids and ``Jordan Smith`` (a space) is not. Match it with ``fullmatch``: a
+#: ``$`` alone would let a trailing newline through.
+ID_PATTERN = r"^[^\W_][\w.\-]{0,39}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+#: Upper bounds where the contract sets none (documented in ``docs/scenario-format.md``). Larger
+#: values are typos, and the solver's 64-bit arithmetic overflows on some of them.
+MAX_COUNT = 1_000_000
+#: A session lies inside ``program.hours``, so inside one day.
+MAX_DURATION_MINUTES = 1440
+#: A therapist's break between sessions: at most a week.
+MAX_BREAK_MINUTES = 10080
+#: Hours in a week.
+MAX_WEEK_HOURS = 168
+
+
+# --------------------------------------------------------------------------- quoting values
+
+
+#: A text of only digits and ``: . + -`` (a time, a window, a number, a date) cannot carry a name.
+_TOKEN_RE = re.compile(r"[0-9:.+\-]{1,16}")
+_FORMAT_RE = re.compile(r"iop-(?:scenario|schedule)/[0-9]{1,4}")
+
+
+def is_id(value: object) -> bool:
+    """Whether ``value`` is a well-formed id (see :data:`ID_PATTERN`)."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+
+
+def is_quotable(value: object) -> bool:
+    """Whether a message may repeat ``value``, a value read from a file.
+
+    Numbers, dates, ids and texts made only of digits and ``: . + -`` (times, windows,
+    numbers written as text) cannot carry a name, so they may be repeated. Any other text may
+    be personal data (a name typed where an id belongs) and is described, never repeated.
+    """
+    if isinstance(value, bool | int | float | date):
+        return True
+    if isinstance(value, str):
+        return bool(is_id(value) or _TOKEN_RE.fullmatch(value) or _FORMAT_RE.fullmatch(value))
+    return False
+
+
+def quote(value: object, *, bare: bool = False) -> str:
+    """``value`` as a message may show it: itself if :func:`is_quotable`, else a description.
+
+    This is the one place that decides what of a file's content reaches an error message or
+    a log. A text that may be personal data comes out as ``a text of 27 characters``.
+
+    Parameters
+    ----------
+    value
+        A value read from a file.
+    bare
+        Show a quotable text without quotes (``T01`` rather than ``'T01'``).
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        # str() of a huge int is slow, and refused beyond 4300 digits.
+        return str(value) if abs(value) < 10**18 else f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, date):  # and datetime
+        return value.isoformat()
+    if isinstance(value, str):
+        if is_quotable(value):
+            return value if bare else repr(value)
+        if not value:
+            return "an empty text"
+        return f"a text of {len(value)} character{'s' if len(value) != 1 else ''}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    if isinstance(value, Mapping):
+        return f"a mapping of {len(value)} entr{'ies' if len(value) != 1 else 'y'}"
+    if value is None:
+        return "null"
+    return "a value of another type"
+
+
+# --------------------------------------------------------------------------- field types
+
+
+NOT_AN_ID = "is not a valid id: letters, digits, '_', '.', '-', at most 40 characters (pseudonymous ids only, never names)"
+
+
+def _check_id(value: str) -> str:
+    if not is_id(value):
+        raise ValueError(NOT_AN_ID)
+    return value
+
+
+LABEL_MAX = 40
+#: The JSON Schema form of a label (Python checks ``str.isprintable`` as well).
+LABEL_PATTERN = r"^[^\s\x00-\x1f\x7f-\x9f](?:[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+
+
+def _check_label(value: str) -> str:
+    if not value.isprintable() or value != value.strip():
+        raise ValueError(
+            f"{quote(value)} is not a valid label: printable characters only (no tabs, newlines or "
+            "other control characters), no space at either end"
+        )
+    return value
+
+
+_TIME_SHAPE = re.compile(r"[0-9]{2}:[0-9]{2}")
+_WINDOW_SHAPE = re.compile(r"[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}")
 
 
 def _check_time(value: str) -> str:
-    parse_time(value)
+    if _TIME_SHAPE.fullmatch(value) is None:
+        raise ValueError(f"{quote(value)} is not a time of the form HH:MM (00:00 to 23:59)")
+    parse_time(value)  # its message quotes the value: safe, the value is digits and a colon
     return value
 
 
 def _check_window(value: str) -> str:
-    parse_window(value)
+    if _WINDOW_SHAPE.fullmatch(value) is None:
+        raise ValueError(f"{quote(value)} is not a window of the form HH:MM-HH:MM")
+    parse_window(value)  # its messages quote the value: safe, the value is digits, ':' and '-'
     return value
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
 
 
 def _check_timezone(value: str) -> str:
     if not is_valid_timezone(value):
-        raise ValueError(f"{value!r} is not an IANA time zone (e.g. America/New_York)")
+        names = _zone_names()
+        key = value.strip().lower()
+        close = [names[key]] if key in names else [names[n] for n in difflib.get_close_matches(key, names, n=1, cutoff=0.85)]
+        hint = f"did you mean {close[0]}?" if close else "e.g. America/New_York"
+        raise ValueError(f"{quote(value)} is not an IANA time zone ({hint})")
     return value
 
 
 def _check_state(value: str) -> str:
     if value not in US_STATES:
-        raise ValueError(f"{value!r} is not a two-letter US state code (e.g. NY)")
+        guess = value.strip().upper()
+        hint = f"did you mean {guess}?" if guess in US_STATES else "e.g. NY"
+        raise ValueError(f"{quote(value)} is not a two-letter US state code ({hint})")
     return value
 
 
-Id = Annotated[str, Field(pattern=_ID_PATTERN)]
-TimeOfDay = Annotated[str, AfterValidator(_check_time)]
+def _whole_number(value: object) -> object:
+    """JSON has one number type: ``60.0`` is the whole number 60; ``60.5``, ``inf``, ``nan`` are not."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{quote(value)} is not a finite number")
+        if not value.is_integer():
+            raise ValueError(f"{quote(value)} is not a whole number")
+        return int(value)
+    return value
+
+
+def _date_only(value: object) -> object:
+    """A date written ``YYYY-MM-DD``: not a date and time, not a number."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{quote(value)} is not a date YYYY-MM-DD (no such day)") from None
+    raise ValueError(f"{quote(value)} is not a date YYYY-MM-DD")
+
+
+_WHOLE = BeforeValidator(_whole_number)
+
+Id = Annotated[str, AfterValidator(_check_id), Field(json_schema_extra={"pattern": ID_PATTERN})]
+#: A free label (an appointment kind, a tag): 1 to 40 printable characters.
+Label = Annotated[
+    str, Field(min_length=1, max_length=LABEL_MAX, json_schema_extra={"pattern": LABEL_PATTERN}), AfterValidator(_check_label)
+]
+TimeOfDay = Annotated[str, AfterValidator(_check_time), Field(json_schema_extra={"pattern": r"^([01]\d|2[0-3]):[0-5]\d$"})]
 Window = Annotated[str, AfterValidator(_check_window)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 State = Annotated[str, AfterValidator(_check_state)]
 Availability = dict[Day, list[Window]]
-PositiveInt = Annotated[int, Field(strict=True, gt=0)]
-NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
-Hours = Annotated[float, Field(ge=0)]
+PositiveInt = Annotated[int, Field(strict=True, gt=0, le=MAX_COUNT), _WHOLE]
+NonNegativeInt = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT), _WHOLE]
+DurationMinutes = Annotated[int, Field(strict=True, gt=0, le=MAX_DURATION_MINUTES), _WHOLE]
+BreakMinutes = Annotated[int, Field(strict=True, ge=0, le=MAX_BREAK_MINUTES), _WHOLE]
+DaysInWeek = Annotated[int, Field(strict=True, ge=0, le=7), _WHOLE]
+Hours = Annotated[float, Field(strict=True, ge=0, le=MAX_WEEK_HOURS, allow_inf_nan=False)]
+WeekStart = Annotated[date, BeforeValidator(_date_only)]
 
 
 class StrictModel(BaseModel):
@@ -72,7 +246,7 @@ def _unique(values: list[str], what: str) -> list[str]:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            raise ValueError(f"{what} lists {value!r} twice")
+            raise ValueError(f"{what} lists {quote(value)} twice")
         seen.add(value)
     return values
 
@@ -82,7 +256,7 @@ class Program(StrictModel):
 
     name: str = Field(min_length=1, max_length=200)
     timezone: TimeZone
-    week_start: date
+    week_start: WeekStart
     days: list[Day] = Field(min_length=1)
     hours: Window
     slot_minutes: PositiveInt = 30
@@ -93,6 +267,7 @@ class Program(StrictModel):
     def _monday(cls, value: date) -> date:
         if value.weekday() != 0:
             raise ValueError(f"week_start {value.isoformat()} is a {DAYS[value.weekday()]}, not a Monday")
+        check_week_start(value)  # a week so near year 1 or 9999 that its dates cannot be converted
         return value
 
     @field_validator("days")
@@ -127,13 +302,13 @@ class GroupType(StrictModel):
     id: Id
     name: str | None = Field(default=None, max_length=200)
     category: Category = "other"
-    duration_minutes: PositiveInt
+    duration_minutes: DurationMinutes
     size: SizeRange
     population: GroupPopulation = "any"
     start_times: list[TimeOfDay] | None = Field(default=None, min_length=1)
     days: list[Day] | None = Field(default=None, min_length=1)
     requires_qualifications: list[Id] = Field(default_factory=list)
-    requires_tags: list[Id] = Field(default_factory=list)
+    requires_tags: list[Label] = Field(default_factory=list)
     max_sessions_per_week: NonNegativeInt | None = None
 
     @field_validator("start_times", "days")
@@ -153,7 +328,7 @@ class Therapist(StrictModel):
     availability: Availability = Field(default_factory=dict)
     max_hours_per_week: Hours | None = None
     max_sessions_per_day: NonNegativeInt | None = None
-    min_break_minutes: NonNegativeInt = 0
+    min_break_minutes: BreakMinutes = 0
 
 
 class HoursRange(StrictModel):
@@ -172,8 +347,8 @@ class HoursRange(StrictModel):
 class DaysRange(StrictModel):
     """Program days a participant attends in the week."""
 
-    min: Annotated[int, Field(strict=True, ge=0, le=7)] = 0
-    max: Annotated[int, Field(strict=True, ge=0, le=7)] | None = None
+    min: DaysInWeek = 0
+    max: DaysInWeek | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> DaysRange:
@@ -185,18 +360,18 @@ class DaysRange(StrictModel):
 class Appointment(StrictModel):
     """One-to-one (or family) sessions: a named therapist or any holder of a qualification."""
 
-    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,39}$")]
+    kind: Label
     therapist: Id | None = None
     qualification: Id | None = None
-    duration_minutes: PositiveInt
+    duration_minutes: DurationMinutes
     count: PositiveInt = 1
     availability: Availability | None = None
 
     @field_validator("kind")
     @classmethod
     def _not_group(cls, value: str) -> str:
-        if value == "group":
-            raise ValueError("kind 'group' is reserved for group sessions")
+        if value.casefold() == "group":
+            raise ValueError(f"kind {quote(value)} is reserved for group sessions")
         return value
 
     @model_validator(mode="after")
@@ -213,7 +388,7 @@ class Participant(StrictModel):
     state: State
     timezone: TimeZone | None = None
     population: Population
-    tags: list[Id] = Field(default_factory=list)
+    tags: list[Label] = Field(default_factory=list)
     availability: Availability = Field(default_factory=dict)
     needs: dict[Id, NonNegativeInt] = Field(default_factory=dict)
     hours_per_week: HoursRange = Field(default_factory=HoursRange)
@@ -224,7 +399,7 @@ class Participant(StrictModel):
     avoid_therapists: list[Id] = Field(default_factory=list)
     max_group_size: PositiveInt | None = None
     preferred_therapists: list[Id] = Field(default_factory=list)
-    priority: Annotated[int, Field(strict=True, ge=1, le=3)] = 1
+    priority: Annotated[int, Field(strict=True, ge=1, le=3), _WHOLE] = 1
 
 
 class ObjectiveWeights(StrictModel):

@@ -7,13 +7,36 @@ business (:func:`optimizer.check`).
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic.config import JsonDict
 
-from models.scenario import Day, Id, TimeOfDay
+from models.scenario import Day, Id, Label, TimeOfDay, quote
 
 SolverStatus = Literal["optimal", "feasible", "infeasible", "unknown", "invalid"]
+
+_END_PATTERN = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
+
+
+def _check_end(value: str) -> str:
+    if re.fullmatch(_END_PATTERN[1:-1], value) is None:
+        raise ValueError(f"{quote(value)} is not a time of the form HH:MM (00:00 to 24:00)")
+    return value
+
+
+def _check_sha256(value: str | None) -> str | None:
+    if value is not None and re.fullmatch(r"[0-9a-fA-F]{64}", value) is None:
+        raise ValueError("is not a sha256: 64 hexadecimal digits")
+    return value
+
+
+#: The end of a session: a time, or ``24:00`` (midnight at the close of the day).
+EndTime = Annotated[str, AfterValidator(_check_end), Field(json_schema_extra={"pattern": _END_PATTERN})]
+#: A number that is neither infinite nor NaN.
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class ScenarioRef(BaseModel):
@@ -22,7 +45,7 @@ class ScenarioRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    sha256: str | None = None
+    sha256: Annotated[str | None, AfterValidator(_check_sha256)] = None
 
 
 class SolverInfo(BaseModel):
@@ -36,10 +59,10 @@ class SolverInfo(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     status: SolverStatus
-    objective: float | None = None
-    best_bound: float | None = None
-    gap: float | None = None
-    wall_seconds: float | None = None
+    objective: Finite | None = None
+    best_bound: Finite | None = None
+    gap: Finite | None = None
+    wall_seconds: Finite | None = None
     seed: int | None = None
 
 
@@ -49,12 +72,12 @@ class ScheduledSession(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: Id
-    kind: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_\-]{0,39}$")]
+    kind: Label
     group_type: Id | None = None
     therapist: Id
     day: Day
     start: TimeOfDay
-    end: Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$")]
+    end: EndTime
     participants: list[Id] = Field(default_factory=list)
 
 
@@ -64,15 +87,42 @@ class UnmetNeed(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     participant: Id
-    need: str
+    need: Label
     missing: Annotated[int, Field(ge=1)]
     reasons: list[str] = Field(default_factory=list)
 
 
-class Schedule(BaseModel):
-    """A whole schedule file (``format: iop-schedule/1``)."""
+def _non_finite(value: object) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_non_finite(item) for item in value)
+    return False
 
-    model_config = ConfigDict(extra="allow")
+
+#: Top-level keys a schedule file may carry besides the fields of :class:`Schedule`:
+#: ``changes``, written by a re-plan (``solve --from``): what moved against the schedule in force.
+EXTRA_KEYS: frozenset[str] = frozenset({"changes"})
+
+
+def _document_schema(schema: JsonDict) -> None:
+    properties = schema["properties"]
+    assert isinstance(properties, dict)
+    properties["changes"] = {
+        "type": "object",
+        "description": "Written by a re-plan (solve --from): what moved against the schedule in force.",
+    }
+    schema["additionalProperties"] = False
+
+
+class Schedule(BaseModel):
+    """A whole schedule file (``format: iop-schedule/1``); unknown top-level keys are errors."""
+
+    # A file's unknown keys are refused by models.validation.validate_schedule; the model
+    # itself keeps extra keys, as the optimizer sets ``changes`` (EXTRA_KEYS) on it.
+    model_config = ConfigDict(extra="allow", json_schema_extra=_document_schema)
 
     format: Literal["iop-schedule/1"]
     scenario: ScenarioRef
@@ -80,3 +130,11 @@ class Schedule(BaseModel):
     sessions: list[ScheduledSession] = Field(default_factory=list)
     unmet: list[UnmetNeed] = Field(default_factory=list)
     summary: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("summary")
+    @classmethod
+    def _finite_summary(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        for key, item in value.items():
+            if _non_finite(item):
+                raise ValueError(f"summary entry {quote(key)} holds a number that is infinite or NaN")
+        return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -112,26 +113,30 @@ def test_appointment_therapist_must_exist(raw: Raw) -> None:
         scenario_from_data(raw)
 
 
-def test_appointment_qualification_must_be_held_by_someone(raw: Raw, problems: Problems) -> None:
+def test_appointment_qualification_nobody_holds_is_a_warning(raw: Raw, problems: Problems) -> None:
+    # The contract allows it (the prescriber is away this week): the appointment goes unmet.
     appointments = [{"kind": "medication", "qualification": "psychiatry", "duration_minutes": 30}]
     participant(raw, 1)["appointments"] = appointments
-    with pytest.raises(InvalidDocument, match=re.escape(
-        "participants[1] (id P0002).appointments[0].qualification: no therapist of this file holds qualification 'psychiatry'"
-    )):
-        scenario_from_data(raw)
-    therapist(raw, 0)["qualifications"] = ["group_facilitation", "sud", "psychiatry"]
     assert problems(raw) == []
+    assert warnings_of(raw) == [
+        "participants[1] (id P0002).appointments[0].qualification: no therapist of this file holds qualification "
+        "psychiatry: this appointment cannot be scheduled"
+    ]
+    therapist(raw, 0)["qualifications"] = ["group_facilitation", "sud", "psychiatry"]
+    assert warnings_of(raw) == []
 
 
-def test_appointment_therapist_on_avoid_list(raw: Raw) -> None:
+def test_appointment_therapist_on_avoid_list_is_a_warning(raw: Raw, problems: Problems) -> None:
+    # Rule 4 forbids the session, not the file: the appointment goes unmet.
     participant(raw, 0)["avoid_therapists"] = ["T01"]
-    with pytest.raises(InvalidDocument, match=re.escape(
-        "participants[0] (id P0001).appointments[0].therapist: therapist T01 is on this participant's avoid_therapists"
-    )):
-        scenario_from_data(raw)
+    assert problems(raw) == []
+    assert warnings_of(raw) == [
+        "participants[0] (id P0001).appointments[0].therapist: therapist T01 is on this participant's "
+        "avoid_therapists: this appointment cannot be scheduled"
+    ]
 
 
-# --------------------------------------------------------------------------- starts inside program hours
+# --------------------------------------------------------------------------- starts inside program hours (warnings)
 
 
 @pytest.mark.parametrize(
@@ -146,16 +151,19 @@ def test_appointment_therapist_on_avoid_list(raw: Raw) -> None:
     ],
 )
 def test_group_starts_fit_inside_program_hours(raw: Raw, problems: Problems, start: str, duration: int, fits: bool) -> None:
+    # A start outside the hours is never used (rule 6), but the file is valid: one start list
+    # may serve several programs. It is a warning, like a group day outside program.days.
     group = group_type(raw, 0)
     group["start_times"] = [start]
     group["duration_minutes"] = duration
-    found = problems(raw)
+    assert problems(raw) == []
+    found = [w for w in warnings_of(raw) if ".start_times" in w]
     if fits:
         assert found == []
     else:
         assert found == [
             f"group_types[0] (id process).start_times[0]: a {duration}-minute session starting at {start} "
-            "does not fit inside program.hours 08:00-21:00"
+            "does not fit inside program.hours 08:00-21:00: no session starts then"
         ]
 
 
@@ -165,10 +173,10 @@ def test_groups_without_start_times_are_not_checked_against_hours(raw: Raw, prob
     assert problems(raw) == []
 
 
-def test_start_check_skipped_when_hours_are_broken(raw: Raw, problems: Problems) -> None:
+def test_broken_hours_are_one_error(raw: Raw, problems: Problems) -> None:
     raw["program"]["hours"] = "nine to five"  # type: ignore[index]
     group_type(raw, 0)["start_times"] = ["23:00"]
-    assert problems(raw) == ["program.hours: 'nine to five' is not a window of the form HH:MM-HH:MM"]
+    assert problems(raw) == ["program.hours: a text of 12 characters is not a window of the form HH:MM-HH:MM"]
 
 
 # --------------------------------------------------------------------------- robustness and reporting
@@ -188,9 +196,10 @@ def test_wrong_shapes_do_not_crash_the_document_pass(raw: Raw, problems: Problem
     participant(raw, 0)["appointments"] = "weekly"
     found = problems(raw)
     assert "group_types: Input should be a valid list" in found
-    assert "therapists[0]: Input should be a valid dictionary or instance of Therapist" in found
-    assert "participants[0] (id P0001).needs: Input should be a valid dictionary" in found
-    assert "participants[0] (id P0001).appointments: Input should be a valid list" in found
+    # No internal class names (Therapist, SizeRange): the file's words.
+    assert "therapists[0]: Input should be a mapping (key: value entries)" in found
+    assert "participants[0] (id P0001).needs: Input should be a mapping (key: value entries)" in found
+    assert "participants[0] (id P0001).appointments: Input should be a valid list (got 'weekly')" in found
 
 
 def test_both_passes_report_together(raw: Raw, problems: Problems) -> None:
@@ -381,7 +390,14 @@ def test_valid_schedule_form() -> None:
     ("edit", "message"),
     [
         (lambda s: s["sessions"][0].update(day="monday"), "sessions[0] (id S001).day: Input should be 'mon'"),
-        (lambda s: s["sessions"][0].update(end="24:30"), "sessions[0] (id S001).end: String should match pattern"),
+        (lambda s: s["sessions"][0].update(end="24:30"), "sessions[0] (id S001).end: '24:30' is not a time of the form HH:MM (00:00 to 24:00)"),
+        (lambda s: s["sessions"][0].update(start="18:00\n"), "sessions[0] (id S001).start: a text of 6 characters is not a time of the form HH:MM"),
+        (lambda s: s["sessions"][0].update(kind="a\nb"), "sessions[0] (id S001).kind: a text of 3 characters is not a valid label"),
+        (lambda s: s.update(sessionz=[]), "sessionz: unknown field 'sessionz' (did you mean 'sessions'?): typos are not ignored"),
+        (lambda s: s["solver"].update(objective=float("nan")), "solver.objective: Input should be a finite number (got nan)"),
+        (lambda s: s["solver"].update(wall_seconds=float("inf")), "solver.wall_seconds: Input should be a finite number (got inf)"),
+        (lambda s: s["summary"].update(coverage=float("inf")), "summary: summary entry 'coverage' holds a number that is infinite or NaN"),
+        (lambda s: s["scenario"].update(sha256="Jordan Smith"), "scenario.sha256: is not a sha256: 64 hexadecimal digits"),
         (lambda s: s["sessions"][0].update(room="A"), "sessions[0] (id S001).room: unknown field 'room'"),
         (lambda s: s["solver"].update(status="done"), "solver.status: Input should be 'optimal', 'feasible', 'infeasible', 'unknown' or 'invalid'"),
         (lambda s: s["unmet"][0].update(missing=0), "unmet[0].missing: Input should be greater than or equal to 1 (got 0)"),
@@ -396,7 +412,221 @@ def test_invalid_schedule_form(edit: Callable[[dict[str, object]], object], mess
     assert any(message in str(e) for e in errors), [str(e) for e in errors]
 
 
+def test_a_replan_may_record_its_changes() -> None:
+    data = _schedule()
+    data["changes"] = {"moved_person_sessions": 2, "moved_participants": ["P0001"]}
+    schedule, errors = validate_schedule(data)
+    assert errors == [] and schedule is not None
+    assert schedule.model_dump(mode="json")["changes"] == data["changes"]
+    data["changes"] = "two moved"
+    schedule, errors = validate_schedule(data, "s.yaml")
+    assert schedule is None
+    assert [str(e) for e in errors] == ["s.yaml: changes: Input should be a mapping (key: value entries)"]
+
+
+def test_every_unknown_top_level_key_of_a_schedule_is_reported() -> None:
+    data = _schedule()
+    data["sessionz"] = []
+    data["solver"] = {"status": "done"}
+    schedule, errors = validate_schedule(data, "s.yaml")
+    assert schedule is None
+    assert [str(e) for e in errors] == [
+        "s.yaml: solver.status: Input should be 'optimal', 'feasible', 'infeasible', 'unknown' or 'invalid' (got 'done')",
+        "s.yaml: sessionz: unknown field 'sessionz' (did you mean 'sessions'?): typos are not ignored",
+    ]
+
+
 def test_schedule_that_is_not_a_mapping() -> None:
     schedule, errors = validate_schedule(["S001"])
     assert schedule is None
     assert [e.message for e in errors] == ["the document must be a mapping with format: iop-schedule/1 at the top"]
+
+
+# --------------------------------------------------------------------------- values that may be names are never echoed
+
+#: What a careless user might type into any field: a name, and a marker to search for.
+NAME = "Jordan Smith SECRET-PHI-123"
+
+
+def _only_error(raw: Raw) -> str:
+    with pytest.raises(InvalidDocument) as caught:
+        scenario_from_data(raw, "week.yaml")
+    lines = [str(issue) for issue in caught.value.issues]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def _set(raw: Raw, path: tuple[str | int, ...], value: object) -> None:
+    node: object = raw
+    for key in path[:-1]:
+        node = node[key]  # type: ignore[index]
+    node[path[-1]] = value  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("format",), NAME, "week.yaml: format: Input should be 'iop-scenario/1' (got a text of 27 characters)"),
+        (("program", "timezone"), NAME, "week.yaml: program.timezone: a text of 27 characters is not an IANA time zone (e.g. America/New_York)"),
+        (("program", "week_start"), NAME, "week.yaml: program.week_start: a text of 27 characters is not a date YYYY-MM-DD"),
+        (("program", "hours"), NAME, "week.yaml: program.hours: a text of 27 characters is not a window of the form HH:MM-HH:MM"),
+        (("program", "days"), ["mon", NAME], "week.yaml: program.days[1]: Input should be 'mon', 'tue', 'wed', 'thu', 'fri', 'sat' or 'sun' (got a text of 27 characters)"),
+        (("program", "slot_minutes"), NAME, "week.yaml: program.slot_minutes: Input should be a valid integer (got a text of 27 characters)"),
+        (("group_types", 0, "population"), NAME, "week.yaml: group_types[0] (id process).population: Input should be 'adult', 'adolescent' or 'any' (got a text of 27 characters)"),
+        (("group_types", 0, "category"), NAME, "week.yaml: group_types[0] (id process).category: Input should be 'psychoeducation', 'process', 'skills', 'relapse_prevention', 'specialty' or 'other' (got a text of 27 characters)"),
+        (("group_types", 0, "start_times"), [NAME], "week.yaml: group_types[0] (id process).start_times[0]: a text of 27 characters is not a time of the form HH:MM (00:00 to 23:59)"),
+        (("therapists", 0, "licensed_states"), [NAME], "week.yaml: therapists[0] (id T01).licensed_states[0]: a text of 27 characters is not a two-letter US state code (e.g. NY)"),
+        (("therapists", 0, "availability"), {"mon": [NAME]}, "week.yaml: therapists[0] (id T01).availability.mon[0]: a text of 27 characters is not a window of the form HH:MM-HH:MM"),
+        (("therapists", 0, "availability"), {NAME: ["08:00-12:00"]}, "week.yaml: therapists[0] (id T01).availability.<key that is not a valid id>: a key that is not a valid id is not allowed here"),
+        (("therapists", 0, "max_hours_per_week"), NAME, "week.yaml: therapists[0] (id T01).max_hours_per_week: Input should be a valid number (got a text of 27 characters)"),
+        (("participants", 1, "state"), NAME, "week.yaml: participants[1] (id P0002).state: a text of 27 characters is not a two-letter US state code (e.g. NY)"),
+        (("participants", 1, "timezone"), NAME, "week.yaml: participants[1] (id P0002).timezone: a text of 27 characters is not an IANA time zone (e.g. America/New_York)"),
+        (("participants", 1, "population"), NAME, "week.yaml: participants[1] (id P0002).population: Input should be 'adult' or 'adolescent' (got a text of 27 characters)"),
+        (("participants", 1, "priority"), NAME, "week.yaml: participants[1] (id P0002).priority: Input should be a valid integer (got a text of 27 characters)"),
+        (("participants", 1, "needs"), {"process": NAME}, "week.yaml: participants[1] (id P0002).needs.process: Input should be a valid integer (got a text of 27 characters)"),
+        (("participants", 1, "needs"), {"process": 1, NAME: 1}, "week.yaml: participants[1] (id P0002).needs.<key that is not a valid id>: a key that is not a valid id is not allowed here"),
+        (("participants", 1, "hours_per_week"), {"max": NAME}, "week.yaml: participants[1] (id P0002).hours_per_week.max: Input should be a valid number (got a text of 27 characters)"),
+        (("participants", 1, "tags"), [NAME + "\n"], "week.yaml: participants[1] (id P0002).tags[0]: a text of 28 characters is not a valid label: printable characters only (no tabs, newlines or other control characters), no space at either end"),
+        (("participants", 1, NAME), 1, "week.yaml: participants[1] (id P0002).<key that is not a valid id>: unknown field: typos are not ignored"),
+        (("objective",), {NAME: 1}, "week.yaml: objective.<key that is not a valid id>: unknown field: typos are not ignored"),
+    ],
+)
+def test_a_name_in_any_field_is_described_not_echoed(raw: Raw, path: tuple[str | int, ...], value: object, expected: str) -> None:
+    """Every message names the file, the path with the entry's id and the rule, and no name."""
+    _set(raw, path, value)
+    line = _only_error(raw)
+    assert line == expected
+    for word in ("Jordan", "Smith", "SECRET"):
+        assert word not in line
+
+
+def test_an_id_shaped_value_is_quoted(raw: Raw, problems: Problems) -> None:
+    """Ids, times, numbers given as text: quoting them helps and cannot leak a name."""
+    participant(raw, 1)["state"] = "Texas"
+    participant(raw, 1)["priority"] = "2"
+    raw["program"]["hours"] = "08:00-25:00"  # type: ignore[index]
+    assert problems(raw) == [
+        "program.hours: '08:00-25:00' is not a window of the form HH:MM-HH:MM",
+        "participants[1] (id P0002).state: 'Texas' is not a two-letter US state code (e.g. NY)",
+        "participants[1] (id P0002).priority: Input should be a valid integer (got '2')",
+    ]
+
+
+def test_entries_are_labelled_only_by_valid_ids(raw: Raw, problems: Problems) -> None:
+    participant(raw, 0)["avoid"] = []
+    participant(raw, 1)["id"] = "P0002\n"  # not an id: the entry is named by its position only
+    participant(raw, 1)["state"] = "ZZ"
+    found = problems(raw)
+    assert found == [
+        "participants[1].id: is not a valid id: letters, digits, '_', '.', '-', at most 40 characters (pseudonymous ids only, never names)",
+        "participants[1].state: 'ZZ' is not a two-letter US state code (e.g. NY)",
+    ]
+
+
+def test_unknown_field_names_are_quoted_when_id_shaped(raw: Raw, problems: Problems) -> None:
+    participant(raw, 0)["note"] = NAME  # the value of an unknown field is never read
+    assert problems(raw) == ["participants[0] (id P0001).note: unknown field 'note': typos are not ignored"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda s: s["sessions"][0].update(day=NAME), "s.yaml: sessions[0] (id S001).day: Input should be 'mon', 'tue', 'wed', 'thu', 'fri', 'sat' or 'sun' (got a text of 27 characters)"),
+        (lambda s: s["sessions"][0].update(start=NAME), "s.yaml: sessions[0] (id S001).start: a text of 27 characters is not a time of the form HH:MM (00:00 to 23:59)"),
+        (lambda s: s["sessions"][0].update(end=NAME), "s.yaml: sessions[0] (id S001).end: a text of 27 characters is not a time of the form HH:MM (00:00 to 24:00)"),
+        (lambda s: s["solver"].update(status=NAME), "s.yaml: solver.status: Input should be 'optimal', 'feasible', 'infeasible', 'unknown' or 'invalid' (got a text of 27 characters)"),
+        (lambda s: s["unmet"][0].update(need=NAME + "\n"), "s.yaml: unmet[0].need: a text of 28 characters is not a valid label: printable characters only (no tabs, newlines or other control characters), no space at either end"),
+        (lambda s: s.update({NAME: 1}), "s.yaml: <key that is not a valid id>: unknown field: typos are not ignored"),
+    ],
+)
+def test_schedule_messages_do_not_echo_names(edit: Callable[[dict[str, object]], object], expected: str) -> None:
+    data = _schedule()
+    edit(data)  # type: ignore[arg-type]
+    schedule, errors = validate_schedule(data, "s.yaml")
+    assert schedule is None
+    assert [str(e) for e in errors] == [expected]
+
+
+# --------------------------------------------------------------------------- a need word shared by a group type and a kind
+
+
+def test_warning_group_type_id_equal_to_an_appointment_kind(raw: Raw, problems: Problems) -> None:
+    # The schedule's unmet list says "need: medication" for either: the file is valid, but say so.
+    raw["group_types"].append({"id": "medication", "duration_minutes": 60, "size": {"min": 1, "max": 4}})  # type: ignore[attr-defined]
+    assert problems(raw) == []
+    assert warnings_of(raw) == [
+        "group_types[2] (id medication).id: medication is both this group type's id and an appointment kind "
+        "(participants[1] (id P0002).appointments[0].kind): an unmet need medication in the schedule could be "
+        "either; rename one of them"
+    ]
+
+
+def test_warning_missing_tags_describes_a_tag_that_is_not_id_shaped(raw: Raw) -> None:
+    group_type(raw, 1)["requires_tags"] = ["sud", "LGBTQ+"]
+    assert warnings_of(raw) == [
+        "participants[0] (id P0001).needs.relapse_prevention: relapse_prevention requires tag(s) a text of 6 characters "
+        "that this participant does not carry"
+    ]
+
+
+# --------------------------------------------------------------------------- files the contract allows load, solve and check
+
+
+def _allowed_week() -> dict[str, object]:
+    """One file with everything the contract allows that validate used to refuse."""
+    return json.loads("""{
+      "format": "iop-scenario/1",
+      "program": {"name": "Allowed", "timezone": "America/New_York", "week_start": "2026-12-07",
+                  "days": ["mon", "tue"], "hours": "09:00-17:00", "slot_minutes": 30.0},
+      "group_types": [
+        {"id": "grupo_niñez", "duration_minutes": 60.0, "size": {"min": 2.0, "max": 6.0},
+         "start_times": ["07:00", "10:00", "15:00"], "requires_tags": ["LGBTQ+"]}
+      ],
+      "therapists": [
+        {"id": "T-Ñ01", "licensed_states": ["NY"], "qualifications": ["group_facilitation"],
+         "availability": {"mon": ["09:00-17:00"], "tue": ["09:00-17:00"]}, "max_hours_per_week": 30.0},
+        {"id": "T02", "licensed_states": ["NY"], "availability": {"mon": ["09:00-17:00"]}}
+      ],
+      "participants": [
+        {"id": "P-Ü01", "state": "NY", "population": "adult", "tags": ["LGBTQ+"], "priority": 2.0,
+         "availability": {"mon": ["09:00-17:00"], "tue": ["09:00-17:00"]}, "needs": {"grupo_niñez": 1.0},
+         "avoid_therapists": ["T02"],
+         "appointments": [
+           {"kind": "Individual", "therapist": "T-Ñ01", "duration_minutes": 50.0},
+           {"kind": "med check", "qualification": "prescriber", "duration_minutes": 20},
+           {"kind": "family", "therapist": "T02", "duration_minutes": 60}
+         ]},
+        {"id": "P-Ü02", "state": "NY", "population": "adult", "tags": ["LGBTQ+"],
+         "availability": {"mon": ["09:00-17:00"]}, "needs": {"grupo_niñez": 1}}
+      ]
+    }""")
+
+
+def test_what_the_contract_allows_loads_solves_and_checks() -> None:
+    from optimizer.check import check  # the solver is not part of models/, but the files must solve
+    from optimizer.result import SolveParams
+    from optimizer.solve import solve
+
+    loaded = scenario_from_data(_allowed_week(), "allowed.json")
+    assert [str(w) for w in loaded.warnings] == [
+        "allowed.json: participants[0] (id P-Ü01).appointments[1].qualification: no therapist of this file holds "
+        "qualification prescriber: this appointment cannot be scheduled",
+        "allowed.json: participants[0] (id P-Ü01).appointments[2].therapist: therapist T02 is on this participant's "
+        "avoid_therapists: this appointment cannot be scheduled",
+        "allowed.json: group_types[0] (id grupo_niñez).start_times[0]: a 60-minute session starting at 07:00 does not "
+        "fit inside program.hours 09:00-17:00: no session starts then",
+    ]
+    scenario = loaded.scenario
+    assert scenario.group_types[0].duration_minutes == 60 and isinstance(scenario.group_types[0].duration_minutes, int)
+    result = solve(loaded, SolveParams(time_limit=3, workers=1, lp_bound=False))
+    assert result.schedule is not None
+    schedule = result.schedule
+    starts = {s.start for s in schedule.sessions if s.kind == "group"}
+    assert starts and starts <= {"10:00", "15:00"}  # never the 07:00 start outside the hours
+    assert {s.kind for s in schedule.sessions} == {"group", "Individual"}
+    assert {(u.participant, u.need, u.missing) for u in schedule.unmet} == {("P-Ü01", "med check", 1), ("P-Ü01", "family", 1)}
+    # The schedule, labels and all, reads back and passes the independent checker.
+    reread, errors = validate_schedule(schedule.model_dump(mode="json"))
+    assert errors == [] and reread is not None
+    report = check(loaded, reread)
+    assert report.ok, report.violations
