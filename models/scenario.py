@@ -59,6 +59,10 @@ MAX_DURATION_MINUTES = 1440
 MAX_BREAK_MINUTES = 10080
 #: Hours in a week.
 MAX_WEEK_HOURS = 168
+#: Objective weights. Stage 3 multiplies the quality weights by the largest cost a schedule can
+#: have, itself a weight times the week's minutes: at 40,000 harbor-week's objective overflows
+#: CP-SAT's 64-bit range (MODEL_INVALID), and a week 15 times larger reaches it near 2,000.
+MAX_WEIGHT = 1000
 
 
 # --------------------------------------------------------------------------- quoting values
@@ -232,6 +236,7 @@ NonNegativeInt = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT), _WHOLE]
 DurationMinutes = Annotated[int, Field(strict=True, gt=0, le=MAX_DURATION_MINUTES), _WHOLE]
 BreakMinutes = Annotated[int, Field(strict=True, ge=0, le=MAX_BREAK_MINUTES), _WHOLE]
 DaysInWeek = Annotated[int, Field(strict=True, ge=0, le=7), _WHOLE]
+Weight = Annotated[int, Field(strict=True, ge=0, le=MAX_WEIGHT), _WHOLE]
 Hours = Annotated[float, Field(strict=True, ge=0, le=MAX_WEEK_HOURS, allow_inf_nan=False)]
 WeekStart = Annotated[date, BeforeValidator(_date_only)]
 
@@ -414,13 +419,13 @@ class ObjectiveWeights(StrictModel):
     ``therapist_hours`` per therapist hour.
     """
 
-    hours_shortfall: NonNegativeInt = 1
-    days_shortfall: NonNegativeInt = 2
-    continuity: NonNegativeInt = 3
-    preferred_therapist: NonNegativeInt = 1
-    load_balance: NonNegativeInt = 1
-    sessions: NonNegativeInt = 1
-    therapist_hours: NonNegativeInt = 1
+    hours_shortfall: Weight = 1
+    days_shortfall: Weight = 2
+    continuity: Weight = 3
+    preferred_therapist: Weight = 1
+    load_balance: Weight = 1
+    sessions: Weight = 1
+    therapist_hours: Weight = 1
 
 
 class Scenario(StrictModel):

@@ -21,6 +21,7 @@ from models.scenario import (
     MAX_COUNT,
     MAX_DURATION_MINUTES,
     MAX_WEEK_HOURS,
+    MAX_WEIGHT,
     US_STATES,
     Appointment,
     ObjectiveWeights,
@@ -107,6 +108,7 @@ ACCEPTED: list[tuple[Path, object]] = [
     ((*P0, "needs"), {"process": MAX_COUNT}),
     ((*P0, "appointments", 0, "count"), MAX_COUNT),
     ((*P0, "max_group_size"), MAX_COUNT),
+    (("objective",), dict.fromkeys(ObjectiveWeights.model_fields, MAX_WEIGHT)),
     (("program", "week_start"), date(2026, 11, 30)),  # a YAML date
     (("program", "week_start"), "9999-12-13"),
 ]
@@ -223,7 +225,8 @@ REJECTED: list[tuple[Path, object, str]] = [
     (("participants",), {"P0001": {}}, r"participants: Input should be a valid list"),
     (("objective",), {"continuity": -1}, r"objective\.continuity: Input should be greater than or equal to 0"),
     (("objective",), {"continuity": 1.5}, r"objective\.continuity: 1\.5 is not a whole number$"),
-    (("objective",), {"continuity": 2**70}, r"objective\.continuity: Input should be less than or equal to 1000000"),
+    (("objective",), {"continuity": 2**70}, r"objective\.continuity: Input should be less than or equal to 1000 \(got a whole number of about 22 digits\)$"),
+    (("objective",), {"sessions": 1001}, r"objective\.sessions: Input should be less than or equal to 1000 \(got 1001\)$"),
     (("objective",), {"continuity_weight": 1}, r"objective\.continuity_weight: unknown field 'continuity_weight' \(did you mean 'continuity'\?\)"),
     (("program", "slot_minute"), 30, r"program\.slot_minute: unknown field 'slot_minute' \(did you mean 'slot_minutes'\?\): typos are not ignored"),
     ((*P0, "avaliability"), {}, r"participants\[0\] \(id P0001\)\.avaliability: unknown field 'avaliability' \(did you mean 'availability'\?\)"),
