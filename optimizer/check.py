@@ -35,6 +35,7 @@ from models.clock import (
 )
 from models.io import LoadedScenario
 from models.scenario import Appointment, Availability, GroupType, Participant, Scenario, Therapist
+from models.scenario import quote as _quote
 from models.schedule import Schedule, ScheduledSession
 from optimizer.inputs import as_scenario, as_schedule
 
@@ -55,6 +56,13 @@ RULE_TITLES: dict[int, str] = {
 # Figures compared with the schedule's own summary: a float key tolerates the rounding of a
 # figure written with one or two decimals.
 _SUMMARY_TOLERANCE = 0.06
+
+
+
+def _q(value: str) -> str:
+    """A label from the files (a kind, a tag, a need) as a message may show it: itself when
+    it cannot carry a name (id-shaped), else described ("a text of 12 characters")."""
+    return _quote(value, bare=True)
 
 
 @dataclass(frozen=True)
@@ -288,11 +296,11 @@ class _Checker:
                         )
             else:
                 if session.group_type is not None:
-                    self.add(0, "unexpected_group_type", f"{where}: a {session.kind} appointment names group type {session.group_type}", session)
+                    self.add(0, "unexpected_group_type", f"{where}: a {_q(session.kind)} appointment names group type {session.group_type}", session)
                 if len(session.participants) != 1:
                     self.add(
                         0, "appointment_participants",
-                        f"{where}: a {session.kind} appointment lists {len(session.participants)} participants "
+                        f"{where}: a {_q(session.kind)} appointment lists {len(session.participants)} participants "
                         f"({', '.join(session.participants) or 'none'}) instead of exactly one",
                         session,
                     )
@@ -333,7 +341,7 @@ class _Checker:
                 if missing:
                     self.add(
                         1, "requires_tags",
-                        f"{where}: {person.id} lacks tag(s) {', '.join(missing)} that {group.id} requires",
+                        f"{where}: {person.id} lacks tag(s) {', '.join(_q(tag) for tag in missing)} that {group.id} requires",
                         session, participant=person.id,
                     )
 
@@ -730,27 +738,27 @@ class _Checker:
                     if spec_index not in strict[timed.order] and generally_available:
                         self.add(
                             4, "participant_unavailable",
-                            f"{where}: outside the availability of {ident}'s {kind} appointment "
+                            f"{where}: outside the availability of {ident}'s {_q(kind)} appointment "
                             f"(read in {person.timezone or self.program.timezone})",
                             session, participant=ident,
                         )
                 elif not specs:
                     self.add(
                         7, "appointment_not_needed",
-                        f"{where}: {ident} has no {kind} appointment in the scenario",
+                        f"{where}: {ident} has no appointment of kind {_q(kind)} in the scenario",
                         session, participant=ident,
                     )
                 elif not any(leads(therapist, spec) for spec in specs):
                     self.add(
                         2, "appointment_therapist",
-                        f"{where}: {therapist.id} is neither named by nor qualified for any {kind} appointment of {ident}",
+                        f"{where}: {therapist.id} is neither named by nor qualified for any {_q(kind)} appointment of {ident}",
                         session, participant=ident, therapist=therapist.id,
                     )
                 elif not loose[timed.order]:
                     durations = sorted({spec.duration_minutes for spec in specs if leads(therapist, spec)})
                     self.add(
                         0, "duration",
-                        f"{where}: lasts {timed.minutes} minutes, but {ident}'s {kind} appointment with "
+                        f"{where}: lasts {timed.minutes} minutes, but {ident}'s {_q(kind)} appointment with "
                         f"{therapist.id} lasts {' or '.join(str(d) for d in durations)}",
                         session, participant=ident, therapist=therapist.id,
                     )
@@ -758,7 +766,7 @@ class _Checker:
                     asked = sum(capacity)
                     self.add(
                         7, "appointments_exceeded",
-                        f"{where}: {ident} has {len(sessions)} {kind} appointments, but needs {asked}",
+                        f"{where}: {ident} has {len(sessions)} {_q(kind)} appointments, but needs {asked}",
                         session, participant=ident,
                     )
 
@@ -853,7 +861,7 @@ class _Checker:
             ident, need = key
             if claimed.get(key, 0) != real.get(key, 0):
                 self.warnings.append(
-                    f"unmet: the schedule lists {claimed.get(key, 0)} {need} missing for {ident}; "
+                    f"unmet: the schedule lists {claimed.get(key, 0)} missing of {_q(need)} for {_q(ident)}; "
                     f"recomputed from the sessions: {real.get(key, 0)}"
                 )
         objective = self.schedule.solver.objective

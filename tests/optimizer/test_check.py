@@ -572,3 +572,23 @@ def test_two_states_example_broken_by_hand() -> None:
     raw["sessions"][0]["participants"].append("P0002")
     report = check(loaded.scenario, Schedule.model_validate(raw))
     assert [(v.rule, v.code, v.session) for v in report.violations] == [(4, "avoid", "S0001")]
+
+
+def test_the_checker_never_repeats_free_text_from_the_files() -> None:
+    # Kinds and needs are free labels: a name typed into one must not reach the report.
+    marker = "Jordan Smith SECRET-PHI-123"
+    sample = Path(__file__).resolve().parents[2] / "scenarios" / "two-states.yaml"
+    loaded = load_scenario(sample)
+    from optimizer import SolveParams, solve
+
+    schedule = solve(loaded, SolveParams(time_limit=5, workers=1, seed=0)).schedule
+    assert schedule is not None
+    raw = schedule.model_dump(mode="json")
+    appointment = next(s for s in raw["sessions"] if s["kind"] != "group")
+    appointment["kind"] = marker
+    raw["unmet"] = [{"participant": raw["sessions"][0]["participants"][0], "need": marker, "missing": 2, "reasons": []}]
+    report = check(loaded, Schedule.model_validate(raw))
+    text = " ".join([v.message for v in report.violations] + report.warnings)
+    assert not report.ok and "appointment_not_needed" in {v.code for v in report.violations}
+    assert "SECRET" not in text and "Jordan" not in text
+    assert "a text of 27 characters" in text
