@@ -62,7 +62,7 @@ MAX_WEEK_HOURS = 168
 #: Objective weights. Stage 3 multiplies the quality weights by the largest cost a schedule can
 #: have, itself a weight times the week's minutes: at 40,000 harbor-week's objective overflows
 #: CP-SAT's 64-bit range (MODEL_INVALID), and a week 15 times larger reaches it near 2,000.
-MAX_WEIGHT = 1000
+MAX_WEIGHT = 1_000_000
 
 
 # --------------------------------------------------------------------------- quoting values

@@ -66,7 +66,15 @@ class BuiltModel:
     variables: StructureVariables | None = None
     seats: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)
     sessions: dict[tuple[int, int], cp_model.IntVar] = field(default_factory=dict)
+    # Objectives to minimize one after the other, each held at its optimum before the next,
+    # where one weighted sum of them would be too large for CP-SAT (see build_assignment_model).
+    # Empty: the model's own objective is the whole order.
+    stages: list[cp_model.LinearExprT] = field(default_factory=list)
 
+
+# Largest weighted quality-and-cost objective solved as one sum; above it stage 3 runs its
+# levels one after the other (2**50: CP-SAT keeps objective bounds in doubles too).
+MAX_WEIGHTED_OBJECTIVE = 2**50
 
 # --------------------------------------------------------------------------- helpers
 
@@ -535,18 +543,30 @@ def build_assignment_model(
     cost = families["sessions"] + families["therapist_hours"]
     # Strict order: one unit of quality outweighs the largest cost any schedule can have.
     cost_bound = weights.sessions * 60 * (len(sessions) + len(appointments)) + weights.therapist_hours * horizon
+    quality_bound = (
+        weights.continuity * 60 * len(continuity)
+        + weights.preferred_therapist * 60 * (len(seats) + len(appointments))
+        + weights.load_balance * horizon
+    )
     objective = (cost_bound + 1) * quality + cost
+    largest = (quality_bound + 1) * (cost_bound + 1)
+    order: list[cp_model.LinearExprT] = [quality, cost]
     kept = [seats[key] for key in keep_seats if key in seats]
     if kept:
         # Re-planning: a participant kept in their session with their therapist outranks
         # every quality and cost consideration (changes sit just below coverage).
-        quality_bound = (
-            weights.continuity * 60 * len(continuity)
-            + weights.preferred_therapist * 60 * (len(seats) + len(appointments))
-            + weights.load_balance * horizon
-        )
         lost = len(kept) - sum(kept)
         families["kept_seats_lost"] = lost
         objective = (quality_bound + 1) * (cost_bound + 1) * lost + objective
-    model.minimize(objective)
-    return BuiltModel(model, {"quality": quality, "cost": cost}, families, seats=seats, sessions=sessions)
+        largest *= len(kept) + 1
+        order.insert(0, lost)
+    built = BuiltModel(model, {"quality": quality, "cost": cost}, families, seats=seats, sessions=sessions)
+    if largest <= MAX_WEIGHTED_OBJECTIVE:
+        model.minimize(objective)
+    else:
+        # The weighted sum could pass what CP-SAT takes (its objective must stay well inside
+        # 64 bits; harbor-week with weights of 40,000 was MODEL_INVALID): the same order,
+        # one level at a time (optimizer.solve runs the stages).
+        model.minimize(order[0])
+        built.stages = order
+    return built

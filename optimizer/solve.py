@@ -1159,7 +1159,10 @@ def solve(
         stage3_counts = (len(solution.groups) + len(solution.appointments) + fixed_sessions,
                          sum(len(g[2]) for g in solution.groups) + len(solution.appointments) + fixed_delivered)
         reporter3 = _Reporter("quality", clock, on_progress, held_level, lambda _cb: stage3_counts, needed)
-        status3 = _run(solver3, assignment.model, reporter3, stop)
+        if assignment.stages:
+            solver3, status3 = _stage3_in_order(assignment, solver3, params, clock, seconds, reporter3, stop)
+        else:
+            status3 = _run(solver3, assignment.model, reporter3, stop)
         if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             groups: dict[tuple[int, int], list[int]] = defaultdict(list)
             for (p, k, i), var in assignment.seats.items():
@@ -1235,6 +1238,35 @@ def solve(
         ortools_version=_ORTOOLS_VERSION,
         messages=messages,
     )
+
+
+def _stage3_in_order(
+    assignment: BuiltModel, solver: cp_model.CpSolver, params: SolveParams, clock: _Clock, seconds: float,
+    reporter: _Reporter, stop: StopFlag | None,
+) -> tuple[cp_model.CpSolver, cp_model.CpSolverStatus]:
+    """Stage 3 one level at a time (``assignment.stages``): each minimized, then held at the
+    value found while the next is minimized, in a share of the time left. Used where the
+    weighted sum of the levels would be too large for CP-SAT. Returns the solver holding
+    the last schedule found and its status."""
+    model = assignment.model
+    found: tuple[cp_model.CpSolver, cp_model.CpSolverStatus] | None = None
+    levels = [level for level in assignment.stages if not isinstance(level, int)]
+    for position, level in enumerate(levels):
+        left = len(levels) - position
+        share = (clock.remaining() if not params.deterministic else seconds * left / len(levels)) / left
+        linearization = solver.parameters.linearization_level
+        solver = _solver(params, share, solver.parameters.num_workers)
+        solver.parameters.linearization_level = linearization
+        model.minimize(level)
+        status = _run(solver, model, reporter, stop)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            break
+        found = (solver, status)
+        model.add(level <= int(solver.value(level)))
+        _hint_all(model, _solution_values(solver))
+        if stop is not None and stop.is_set():
+            break
+    return found if found is not None else (solver, status)
 
 
 def _record_changes(schedule: Schedule, replan: ReplanRequest, notes: list[str]) -> None:
