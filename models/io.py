@@ -509,6 +509,50 @@ def write_atomic(path: str | Path, text: str | bytes) -> None:
         raise OutputError(error.errno, error.strerror or str(error) or type(error).__name__, shown) from None
 
 
+def check_writable_file(path: str | Path) -> None:
+    """Raise :class:`OutputError` unless :func:`write_atomic` could write ``path`` now.
+
+    Asked before long work starts (a solve, a batch), so that a typo in a path does not cost
+    it: an existing target must be a regular file (through a symbolic link, as written), and
+    a file must be creatable in its folder, or in the nearest existing ancestor when folders
+    are still to be made.
+    """
+    shown = str(path)
+    resolved = Path(os.path.realpath(path))
+    try:
+        mode: int | None = resolved.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise OutputError(error.errno, error.strerror or type(error).__name__, shown) from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise OutputError(errno.EISDIR, os.strerror(errno.EISDIR), shown)
+    if mode is not None and not stat.S_ISREG(mode):
+        raise OutputError(errno.EEXIST, "not a regular file", shown)
+    _probe_folder(resolved.parent, shown)
+
+
+def check_writable_folder(path: str | Path) -> None:
+    """Raise :class:`OutputError` unless ``path`` is, or can be made, a folder files can be written to."""
+    _probe_folder(Path(path), str(path))
+
+
+def _probe_folder(folder: Path, shown: str) -> None:
+    """Create and remove a scratch file in ``folder`` or its nearest existing ancestor."""
+    existing = folder
+    while not os.path.lexists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), shown)
+    try:
+        descriptor, scratch = _create_temporary(existing / ".iop-roster-probe")
+    except OSError as error:
+        raise OutputError(error.errno, error.strerror or type(error).__name__, shown) from None
+    os.close(descriptor)
+    with contextlib.suppress(OSError):
+        scratch.unlink()
+
+
 def _make_folder(folder: Path, shown: str) -> None:
     """Make ``folder`` and its parents; a parent that is a file is named in the error."""
     try:

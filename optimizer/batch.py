@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Literal
 
 from models.errors import InvalidDocument, Issue
 from models.io import (
+    check_writable_folder,
     format_of,
     load_schedule,
     parse_text,
@@ -892,6 +893,7 @@ def plan_batch(inputs: Sequence[BatchInput], out_dir: str | Path, params: SolveP
         ``rows`` holds skipped and unreadable inputs, ``tasks`` the solves still to do.
     """
     out = Path(out_dir)
+    check_writable_folder(out)  # (OutputError, exit 2 in the CLI: a folder under a file, read-only)
     out.mkdir(parents=True, exist_ok=True)
     rows: dict[str, BatchRow] = {}
     tasks: list[SolveTask] = []

@@ -10,14 +10,11 @@ write into exit 2 naming the path and the system's reason, never the file's cont
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import math
 import os
 import re
-import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -50,15 +47,6 @@ def is_id_shaped(value: object) -> bool:
     return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
 
 
-class CannotWrite(Exception):
-    """An output that cannot be written: exit 2 with the path and the system's reason."""
-
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.path = str(path)
-        self.reason = reason
-        super().__init__(f"cannot write {self.path}: {reason}")
-
-
 def print_issues(issues: Sequence[Issue], err: bool = True) -> None:
     """One line per issue: ``file: path: message``, errors in red, warnings in yellow."""
     for issue in issues:
@@ -72,7 +60,7 @@ def print_issues(issues: Sequence[Issue], err: bool = True) -> None:
 
 def echo_out(message: str = "", nl: bool = True) -> None:
     """:func:`click.echo` to stdout; a stdout that cannot take it (a full disk, a closed pipe)
-    is :class:`CannotWrite` (exit 2), not a crash."""
+    is :class:`models.errors.OutputError` (exit 2), not a crash."""
     try:
         click.echo(message, nl=nl)
     except OSError as error:
@@ -81,7 +69,7 @@ def echo_out(message: str = "", nl: bool = True) -> None:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, sys.stdout.fileno())
             os.close(null)
-        raise CannotWrite("stdout", _reason(error)) from None
+        raise OutputError(error.errno, _reason(error), "stdout") from None
 
 
 def internal_error_text(error: BaseException) -> str:
@@ -99,7 +87,7 @@ def debugging() -> bool:
 
 def friendly_errors(function: Callable[P, R]) -> Callable[P, R]:
     """Turn :class:`InvalidDocument` into its issues and exit 2, an output that cannot be
-    written (:class:`CannotWrite`, :class:`models.errors.OutputError`) into exit 2, any other
+    written (:class:`models.errors.OutputError`) into exit 2 as ``cannot write PATH: reason``, any other
     crash into exit 70.
 
     No traceback reaches a user unless ``IOP_ROSTER_DEBUG=1`` is set.
@@ -113,9 +101,8 @@ def friendly_errors(function: Callable[P, R]) -> Callable[P, R]:
             print_issues(error.issues)
             click.echo(f"{error.file or 'input'}: invalid ({len(error.issues)} error(s))", err=True)
             sys.exit(EXIT_INVALID)
-        except (CannotWrite, OutputError) as error:
-            shown = error if isinstance(error, CannotWrite) else CannotWrite(error.filename, _reason(error))
-            click.echo(f"{click.style('error', fg='red', bold=True)}: {shown}", err=True)
+        except OutputError as error:
+            click.echo(f"{click.style('error', fg='red', bold=True)}: cannot write {error.filename}: {_reason(error)}", err=True)
             sys.exit(EXIT_INVALID)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise
@@ -237,59 +224,15 @@ def _same_file(first: Path, second: Path) -> bool:
         return False
 
 
-def check_output_file(path: str | os.PathLike[str]) -> None:
-    """Raise :class:`CannotWrite` unless ``path`` can be written as a regular file.
-
-    Checked before the work starts, so that a long solve is not lost to a typo: an existing
-    target must be a regular file (writing replaces it by a rename, which would replace a
-    device or a pipe too), and a file must be creatable in its folder, or in the nearest
-    existing ancestor when folders are still to be made.
-    """
-    target = Path(path)
-    resolved = Path(os.path.realpath(target))  # a symbolic link is written through, as write_atomic does
-    try:
-        mode = resolved.stat().st_mode
-    except FileNotFoundError:
-        mode = None
-    except OSError as error:
-        raise CannotWrite(target, _reason(error)) from None
-    if mode is not None and stat.S_ISDIR(mode):
-        raise CannotWrite(target, os.strerror(errno.EISDIR))
-    if mode is not None and not stat.S_ISREG(mode):
-        raise CannotWrite(target, "not a regular file")
-    _probe_folder(target, resolved.parent)
-
-
-def check_output_dir(path: str | os.PathLike[str]) -> None:
-    """Raise :class:`CannotWrite` unless ``path`` is, or can be made, a folder files can be written to."""
-    target = Path(path)
-    _probe_folder(target, target)
-
-
-def _probe_folder(target: Path, folder: Path) -> None:
-    """Create and remove a scratch file in ``folder`` or its nearest existing ancestor."""
-    existing = folder
-    while not os.path.lexists(existing) and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise CannotWrite(target, os.strerror(errno.ENOTDIR))
-    try:
-        descriptor, scratch = tempfile.mkstemp(prefix=".iop-roster-probe-", suffix=".tmp", dir=existing)
-    except OSError as error:
-        raise CannotWrite(target, _reason(error)) from None
-    os.close(descriptor)
-    with contextlib.suppress(OSError):
-        os.unlink(scratch)
-
-
 def _reason(error: OSError) -> str:
     return error.strerror or type(error).__name__
 
 
 @contextlib.contextmanager
 def writing(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Turn an :class:`OSError` raised while writing ``path`` into :class:`CannotWrite`."""
+    """Turn an :class:`OSError` raised while writing ``path`` (a file, or a folder of files)
+    into :class:`models.errors.OutputError` naming ``path``."""
     try:
         yield
     except OSError as error:
-        raise CannotWrite(path, _reason(error)) from None
+        raise OutputError(error.errno, _reason(error), str(path)) from None

@@ -10,15 +10,19 @@ from typing import Literal
 import click
 
 from models.errors import InvalidDocument, Issue
-from models.io import LoadedScenario, load_scenario, load_schedule
+from models.io import (
+    LoadedScenario,
+    check_writable_file,
+    check_writable_folder,
+    load_scenario,
+    load_schedule,
+)
 from models.schedule import Schedule
 from optimizer.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
     Choice,
     Command,
-    check_output_dir,
-    check_output_file,
     echo_out,
     friendly_errors,
     print_issues,
@@ -118,9 +122,9 @@ def _check_target(target: Path, chosen: ExportFormat | Literal["all"], schedule_
     written = [target] + ([target / name for name in DEFAULT_NAMES.values()] if chosen == "all" else [])
     refuse_overwriting_inputs([(option, path) for path in written], {"the schedule": schedule_file, "the scenario": scenario_file})
     if folder:
-        check_output_dir(target)
+        check_writable_folder(target)
     else:
-        check_output_file(target)
+        check_writable_file(target)
 
 
 def _write(loaded: LoadedScenario, schedule: Schedule, chosen: ExportFormat | Literal["all"], target: Path) -> None:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import click
 
-from models.io import format_of, scenario_text, write_atomic
+from models.io import check_writable_file, format_of, scenario_text, write_atomic
 from optimizer.cli.common import (
     Choice,
     Command,
     IntRange,
-    check_output_file,
     echo_out,
     friendly_errors,
     writing,
@@ -39,7 +38,7 @@ def generate(size: str, seed: int, output: str | None) -> None:
       iop-roster generate --size harbor --seed 1 > harbor.yaml
     """
     if output is not None:
-        check_output_file(output)  # before an XL week takes its seconds to draw
+        check_writable_file(output)  # before an XL week takes its seconds to draw
     scenario = generate_scenario(size, seed)
     if output is None:
         echo_out(scenario_text(scenario, "yaml"), nl=False)

@@ -12,20 +12,26 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from models.io import LoadedScenario, load_scenario, load_schedule, save_schedule, schedule_text
+from models.errors import OutputError
+from models.io import (
+    LoadedScenario,
+    check_writable_file,
+    check_writable_folder,
+    load_scenario,
+    load_schedule,
+    save_schedule,
+    schedule_text,
+)
 from models.schedule import Schedule
 from optimizer.cli.common import (
     EXIT_NO_SCHEDULE,
     EXIT_OK,
     SEED,
     WORKERS,
-    CannotWrite,
     Choice,
     Command,
     FloatRange,
     SessionId,
-    check_output_dir,
-    check_output_file,
     echo_out,
     friendly_errors,
     print_issues,
@@ -167,7 +173,7 @@ def solve(
 def check_outputs(output: Path | None, export_dir: Path | None, inputs: Mapping[str, str | None]) -> None:
     """Before solving: no output replaces an input, and every output can be written.
 
-    Raises a usage error (exit 2) or :class:`optimizer.cli.common.CannotWrite` (exit 2), so
+    Raises a usage error (exit 2) or :class:`models.errors.OutputError` (exit 2), so
     that a typo in a path does not cost the solve's time limit.
     """
     targets: list[tuple[str, Path]] = []
@@ -179,9 +185,9 @@ def check_outputs(output: Path | None, export_dir: Path | None, inputs: Mapping[
     if output is not None:
         refuse_overwriting_inputs([("--export", path) for path in exported], {"the -o schedule": output})
     if output is not None:
-        check_output_file(output)
+        check_writable_file(output)
     if export_dir is not None:
-        check_output_dir(export_dir)
+        check_writable_folder(export_dir)
 
 
 def run(
@@ -236,7 +242,7 @@ def run(
         try:
             with writing(export_dir):
                 written = export_all(loaded.scenario, result.schedule, export_dir)
-        except CannotWrite:
+        except OutputError:
             if output is not None:
                 click.echo(f"the schedule was written to {output}; the export was not", err=True)
             raise

@@ -234,3 +234,15 @@ def test_bar_reporter_shows_done_failed_running_and_rate() -> None:
     assert "1 failed" in text
     assert "2 running" in text
     assert "4.0/min" in text  # 2 scenarios in 30 s
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_usage_error_before_any_solve(tmp_path: Path) -> None:
+    # --out under a file: the batch said "internal error: NotADirectoryError" (exit 70).
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    scenario = tmp_path / "week.yaml"
+    shutil.copy(INVALID_SAMPLE, scenario)
+    code, _out, err = _run(str(scenario), "--out", str(blocker / "sub"), "--time-limit", "1", "--jobs", "1")
+    assert code == 2, err
+    assert f"cannot write {blocker / 'sub'}: Not a directory" in err
+    assert "internal error" not in err and blocker.read_text() == "x"
