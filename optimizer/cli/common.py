@@ -2,8 +2,8 @@
 
 Messages quote what a user typed only where it cannot be personal data: numbers, ids
 (letters, digits, ``_ . -``, at most 40 characters) and file paths. The option types below
-keep click's errors to that rule; :func:`check_output_file` and :func:`check_output_dir`
-refuse an unusable output before a long solve starts, and :func:`writing` turns a failed
+keep click's errors to that rule; commands call :func:`models.io.check_writable_file` and
+:func:`models.io.check_writable_folder` before a long solve starts, and :func:`writing` turns a failed
 write into exit 2 naming the path and the system's reason, never the file's contents.
 """
 
