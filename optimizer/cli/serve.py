@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 
 import click
@@ -74,12 +75,40 @@ def serve(host: str, port: int, db: str | None, workers: int | None, insecure_no
     except (ConfigurationError, StoreUnavailable) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_INVALID)
+    try:
+        listener = _listen(host, port)
+    except OSError as error:
+        click.echo(f"error: cannot listen on {host}:{port}: {error.strerror or error}", err=True)
+        sys.exit(EXIT_INVALID)
     concurrent, per_solve = settings.solve_slots()
-    click.echo(f"iop-roster service on http://{host}:{port} ({concurrent} solve(s) at once, "
+    bound_port = listener.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"iop-roster service on http://{shown}:{bound_port} ({concurrent} solve(s) at once, "
                f"{per_solve} CP-SAT worker(s) each)", err=True)
     # access_log=False: uvicorn's access log prints the raw request line (query strings,
     # unknown paths: client text); the app logs requests by route instead (docs/service.md).
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, access_log=False)
+    config = uvicorn.Config(app, host=host, port=bound_port, log_level=log_level, server_header=False,
+                            access_log=False)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a port in use or an address that is not this
+    machine's is one line and exit 2, not uvicorn's start-up failure (exit 3).
+
+    The same binding as uvicorn's own (``Config.bind_socket``): IPv6 when the host has a colon,
+    ``SO_REUSEADDR``, inheritable for its workers. Port 0 takes a free port, which the banner shows.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family=family)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError:
+        listener.close()
+        raise
+    listener.set_inheritable(True)
+    return listener
 
 
 commands = [serve]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import socket
 import subprocess
 import sys
 import time
@@ -152,4 +153,19 @@ def test_serve_with_a_file_that_is_not_a_database_exits_2_before_uvicorn_starts(
     )
     assert finished.returncode == 2
     assert finished.stderr.splitlines() == [f"error: cannot use the job database {not_sqlite}: file is not a database"]
+    assert finished.stdout == ""
+
+
+def test_serve_on_a_port_in_use_exits_2_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        finished = subprocess.run(
+            [sys.executable, "-c", "from optimizer.cli import main; main()", "serve", "--port", str(port),
+             "--db", str(tmp_path / "jobs.db")],
+            env=os.environ | {"IOP_ROSTER_API_KEYS": KEY_A}, capture_output=True, text=True, timeout=60,
+        )
+    assert finished.returncode == 2
+    assert finished.stderr.splitlines() == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
     assert finished.stdout == ""
