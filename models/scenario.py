@@ -415,7 +415,7 @@ class ObjectiveWeights(StrictModel):
     ``continuity`` per extra therapist a participant sees for one group type,
     ``preferred_therapist`` per session with a therapist not on a non-empty
     ``preferred_therapists`` list, ``load_balance`` per hour of the busiest therapist's
-    load above the average. Level 4 (cost): ``sessions`` per session run and
+    load. Level 4 (cost): ``sessions`` per session run and
     ``therapist_hours`` per therapist hour.
     """
 

@@ -823,7 +823,9 @@ class _Checker:
         therapist_minutes = sum(t.minutes for t in self.timed.values())
         loads = defaultdict(int, {ident: sum(t.minutes for t in s) for ident, s in self.sessions_of_therapists().items()})
         all_loads = [loads[t.id] for t in self.scenario.therapists]
-        load_balance = (max(all_loads) - sum(all_loads) / len(all_loads)) / 60 if all_loads else 0.0
+        # Level 3's balance: the busiest therapist's hours (a measure above the average would
+        # reward more therapist hours, splitting groups for nothing, against level 4).
+        load_balance = max(all_loads) / 60 if all_loads else 0.0
 
         levels: dict[str, float] = {
             "coverage": coverage,

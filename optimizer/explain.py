@@ -232,7 +232,7 @@ def score_breakdown(scenario: Scenario, schedule: Schedule, *, report: CheckRepo
         family("days_shortfall", 2, levels.get("days_shortfall", 0.0), "days below days_per_week.min", weights.days_shortfall, days_items),
         family("continuity", 3, levels.get("continuity_extra_therapists", 0.0), "extra therapists per participant and group type", weights.continuity, continuity_items),
         family("preferred_therapist", 3, levels.get("non_preferred_sessions", 0.0), "sessions with a non-preferred therapist", weights.preferred_therapist, non_preferred),
-        family("load_balance", 3, levels.get("load_balance_hours", 0.0), "hours of the busiest therapist above the average", weights.load_balance, load_items),
+        family("load_balance", 3, levels.get("load_balance_hours", 0.0), "hours of the busiest therapist", weights.load_balance, load_items),
         family("sessions", 4, levels.get("sessions", 0.0), "sessions run", weights.sessions, [f"{kind}: {count}" for kind, count in sorted(sessions_by_kind.items())]),
         family("therapist_hours", 4, levels.get("therapist_minutes", 0.0) / 60, "therapist hours", weights.therapist_hours, hours_items_t),
     )

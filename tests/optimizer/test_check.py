@@ -168,9 +168,9 @@ def test_valid_week_is_ok_with_hand_computed_figures() -> None:
     assert report.levels["coverage"] == 12
     assert report.levels["needed"] == 13
     assert report.unmet == [("P4", "process", 1)]
-    # T1 leads 3 h, T2 0.5 h: 210 minutes; load above the mean (180 + 30) / 2 = 105 is 75 min.
+    # T1 leads 3 h, T2 0.5 h: 210 minutes; the busiest, T1, 3 h.
     assert report.levels["therapist_minutes"] == 210
-    assert report.levels["load_balance_hours"] == 1.25
+    assert report.levels["load_balance_hours"] == 3
     assert report.levels["hours_shortfall_minutes"] == 0
     assert report.levels["days_shortfall"] == 0
     assert report.levels["continuity_extra_therapists"] == 0

@@ -88,10 +88,10 @@ def test_breakdown_levels_families_and_who_is_behind_them() -> None:
     assert preferred.items == ("S2 (process, Wed 10:00, T2): P1 prefers T1",)
     assert preferred.penalty == 1
     balance = breakdown.family("load_balance")
-    assert (balance.quantity, balance.items) == (0, ("T1: 1 h", "T2: 1 h", "average: 1.00 h"))
+    assert (balance.quantity, balance.items) == (1, ("T1: 1 h", "T2: 1 h", "average: 1.00 h"))
     assert breakdown.family("sessions").items == ("process: 2",)
     assert breakdown.family("therapist_hours").quantity == 2  # two sessions of one hour
-    assert breakdown.levels == {"coverage": 6, "minimums": 4, "quality": 7, "cost": 4}
+    assert breakdown.levels == {"coverage": 6, "minimums": 4, "quality": 8, "cost": 4}
     assert breakdown.hard_violations == 0
 
 

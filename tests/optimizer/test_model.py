@@ -786,7 +786,7 @@ def test_balanced_load() -> None:
     )
     assert_optimum(result, 4)
     assert sorted(s.therapist for s in groups(schedule)) == ["T1", "T2"]
-    assert report.levels["load_balance_hours"] == 0
+    assert report.levels["load_balance_hours"] == 1  # the busiest leads 1 h, not 2
 
 
 def test_level_one_breakdown_and_levels_are_reported() -> None:
