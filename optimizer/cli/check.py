@@ -29,7 +29,7 @@ _LEVEL_LABELS: dict[str, str] = {
     "days_shortfall": "days shortfall",
     "continuity_extra_therapists": "continuity: extra therapists",
     "non_preferred_sessions": "sessions with a non-preferred therapist",
-    "load_balance_hours": "busiest therapist above average (h)",
+    "load_balance_hours": "busiest therapist (h)",
     "sessions": "sessions",
     "therapist_minutes": "therapist minutes",
 }
