@@ -5,8 +5,11 @@ This is the one module that touches time zones. Everything downstream works in
 the program's time zone, ``day_index`` 0 for Monday of ``week_start``. A session written
 in the schedule as ``day: tue, start: "18:00"`` is program minute ``1 * 1440 + 1080``.
 
-Conversion uses the real calendar dates of the scheduled week, so a week in which daylight
-saving time starts or ends, or a person in a zone without it (America/Phoenix), lands right.
+Weekly windows recur every week in their owner's clock. A window is converted with real
+calendar dates, so a week in which daylight saving time starts or ends, or a person in a zone
+without it (America/Phoenix), lands right; and it is converted in the week before, the
+scheduled week and the week after, then clipped to the program week, so a Monday window that a
+zone shift moves to the program's Sunday (Pacific/Guam against America/New_York) is kept.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -123,9 +126,15 @@ def covers(intervals: Sequence[Interval], start: int, end: int) -> bool:
     return any(s <= start and end <= e for s, e in merge_intervals(intervals))
 
 
-#: The first and last Mondays whose week can be converted between time zones: a week, plus a
-#: margin for zone offsets (at most 26 hours) and for minutes just outside the week, must fall
-#: inside the calendar :mod:`datetime` can represent (years 1 to 9999).
+#: Days either side of the program week whose windows are converted: two zones' offsets differ
+#: by at most 26 hours (UTC-12 to UTC+14; a few hours more in local mean time before 1900), so
+#: a window dated more than two days outside the week never reaches it.
+_NEIGHBOUR_DAYS = 2
+_MINUTE = timedelta(minutes=1)
+
+#: The first and last Mondays whose week can be converted between time zones: a week, plus the
+#: two days either side whose windows are read (:data:`_NEIGHBOUR_DAYS`) and a margin for zone
+#: offsets, must fall inside the calendar :mod:`datetime` can represent (years 1 to 9999).
 EARLIEST_WEEK_START = date(1, 1, 8)
 LATEST_WEEK_START = date(9999, 12, 13)
 
@@ -188,11 +197,7 @@ class WeekClock:
         index = DAY_INDEX[day] if isinstance(day, str) else day
         if timezone is None or timezone == self.timezone:
             return index * MINUTES_PER_DAY + minute_of_day
-        local = datetime.combine(self.date_of(index), time(0), tzinfo=_zone(timezone))
-        local = local + timedelta(minutes=minute_of_day)  # wall-clock arithmetic
-        program = local.astimezone(_zone(self.timezone))
-        days = (program.date() - self.week_start).days
-        return days * MINUTES_PER_DAY + program.hour * 60 + program.minute
+        return self._program_minute(self._instant(index, minute_of_day, timezone))
 
     def to_local(self, program_minute: int, timezone: str | None = None) -> datetime:
         """Aware datetime of a program minute of the week, in ``timezone`` (default program)."""
@@ -212,23 +217,87 @@ class WeekClock:
     ) -> list[Interval]:
         """Weekly windows (``{"mon": ["17:00-21:00"], ...}`` in ``timezone``) in program minutes.
 
+        The windows recur every week in ``timezone``: each is converted on its real dates in
+        the week before, the scheduled week and the week after (only the dates that can reach
+        the program week), and what lands in the program week is kept. So a Pacific/Guam
+        Monday 08:00 window is the program's (America/New_York) Sunday 18:00, from the Monday
+        of the week after.
+
+        A window's start is the program wall time of its first instant, and its end is the
+        program wall time of its last minute plus one minute. Where the program's clock falls
+        back, the end instant itself may read earlier than the start (Chicago Sun 00:00-01:00
+        CDT is New York 01:00 EDT to 01:00 EST); its last minute reads 01:59, so the window is
+        01:00-02:00 program time. Where the program's clock springs forward, a window across
+        the gap keeps the skipped wall times, and one that ends at the gap ends at it (02:00,
+        not 03:00, which is the same instant).
+
         Returns merged, sorted half-open intervals clipped to the week. Windows that touch join.
+        ``timezone`` None (or the program's own) reads the windows as program wall time.
         """
         if not availability:
             return []
+        zone = None if timezone == self.timezone else timezone
         intervals: list[Interval] = []
         for day, windows in availability.items():
-            for window in windows:
-                start, end = parse_window(window)
-                program_start = self.to_program_minute(day, start, timezone)
-                # 24:00 is wall-clock midnight at the close of the day: adding 1440 minutes
-                # to the day's midnight is exactly that, DST or not.
-                program_end = self.to_program_minute(day, end, timezone)
-                program_start = max(program_start, 0)
-                program_end = min(program_end, MINUTES_PER_WEEK)
-                if program_start < program_end:
-                    intervals.append((program_start, program_end))
+            parsed = [parse_window(window) for window in windows]
+            index = DAY_INDEX[day]
+            if zone is None:  # program wall time: no conversion, no week either side
+                intervals.extend((index * MINUTES_PER_DAY + start, index * MINUTES_PER_DAY + end) for start, end in parsed)
+                continue
+            for date_index in (index - 7, index, index + 7):
+                if not -_NEIGHBOUR_DAYS <= date_index < 7 + _NEIGHBOUR_DAYS:
+                    continue
+                for start, end in parsed:
+                    first = self._instant(date_index, start, zone)
+                    # 24:00 is wall-clock midnight at the close of the day: adding 1440 minutes
+                    # to the day's midnight is exactly that, DST or not.
+                    last = self._instant(date_index, end, zone) - _MINUTE
+                    for program_start, program_end in self._wall_span(first, last):
+                        program_start, program_end = max(program_start, 0), min(program_end, MINUTES_PER_WEEK)
+                        if program_start < program_end:
+                            intervals.append((program_start, program_end))
         return merge_intervals(intervals)
+
+    def _wall_span(self, first: datetime, last: datetime) -> list[Interval]:
+        """Program minutes that the real minutes ``first`` to ``last`` (both included) pass
+        through: from the wall time of ``first`` to the wall time of ``last`` plus one minute.
+
+        Where the program's clock springs forward in between, this is one span across the
+        skipped wall times. Where it falls back in between, the wall times up to the change
+        and those from it are two spans (they overlap, and merge into one).
+        """
+        start, end = self._program_minute(first), self._program_minute(last) + 1
+        before, after = self._program_offset(first), self._program_offset(last)
+        if after >= before:  # no change, or a spring forward: the wall clock only moves on
+            return [(start, end)]
+        # The clock goes back in between: find its first minute on the new offset (bisection:
+        # the offset is `before` at `low` and not at `high`; a window is at most a day long).
+        low, high = 0, (last - first) // _MINUTE
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self._program_offset(first + middle * _MINUTE) == before:
+                low = middle
+            else:
+                high = middle
+        change = first + high * _MINUTE
+        return [(start, self._program_minute(change - _MINUTE) + 1), (self._program_minute(change), end)]
+
+    def _program_offset(self, instant: datetime) -> timedelta:
+        """The program zone's UTC offset at ``instant``."""
+        return instant.astimezone(_zone(self.timezone)).utcoffset() or timedelta(0)
+
+    def _instant(self, date_index: int, minute_of_day: int, timezone: str) -> datetime:
+        """The UTC instant of a wall-clock minute in ``timezone`` on day ``date_index`` of the
+        week (negative or past 6 for the weeks either side); fold 0 inside a gap or overlap."""
+        local = datetime.combine(self.week_start + timedelta(days=date_index), time(0), tzinfo=_zone(timezone))
+        local = local + timedelta(minutes=minute_of_day)  # wall-clock arithmetic
+        return local.astimezone(UTC)
+
+    def _program_minute(self, instant: datetime) -> int:
+        """Program minute of the week of an aware instant: its wall time in the program's zone."""
+        program = instant.astimezone(_zone(self.timezone))
+        days = (program.date() - self.week_start).days
+        return days * MINUTES_PER_DAY + program.hour * 60 + program.minute
 
 
 def intervals_to_mask(intervals: Iterable[Interval], horizon: int = MINUTES_PER_WEEK) -> np.ndarray:

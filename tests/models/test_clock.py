@@ -231,11 +231,66 @@ def test_window_pushed_past_midnight_into_the_next_day() -> None:
 def test_windows_pushed_out_of_the_week_are_clipped() -> None:
     clock = WeekClock(NEW_YORK, date(2026, 12, 7))
     # Sun 20:00-23:00 PST = Sun 23:00 - Mon 02:00 EST of the next week: clipped at 7 * 1440 = 10080.
-    assert clock.windows_to_program({"sun": ["20:00-23:00"]}, "America/Los_Angeles") == [(6 * DAY + 1380, MINUTES_PER_WEEK)]
-    # Mon 02:00-06:00 GMT = Sun 21:00 (the week before) - Mon 01:00 EST: -180 to 60, clipped to 0-60.
-    assert clock.windows_to_program({"mon": ["02:00-06:00"]}, "Europe/London") == [(0, 60)]
-    # Mon 00:00-04:00 GMT = Sun 19:00-23:00 EST of the week before: nothing left.
-    assert clock.windows_to_program({"mon": ["00:00-04:00"]}, "Europe/London") == []
+    # The window recurs: the Sunday of the week before lands on this week's Mon 00:00-02:00.
+    assert clock.windows_to_program({"sun": ["20:00-23:00"]}, "America/Los_Angeles") == [
+        (0, 120),
+        (6 * DAY + 1380, MINUTES_PER_WEEK),
+    ]
+    # Mon 02:00-06:00 GMT = Sun 21:00 (the week before) - Mon 01:00 EST: -180 to 60, clipped to 0-60;
+    # next Monday's is this Sun 21:00-24:00 EST (6 * 1440 + 1260 to the end of the week).
+    assert clock.windows_to_program({"mon": ["02:00-06:00"]}, "Europe/London") == [
+        (0, 60),
+        (6 * DAY + 1260, MINUTES_PER_WEEK),
+    ]
+
+
+def test_a_window_of_the_week_after_lands_on_the_program_sunday() -> None:
+    """QA c10: weekly windows recur, so the next Monday's window counts when it lands on Sunday."""
+    clock = WeekClock(NEW_YORK, date(2026, 6, 1))
+    # Guam is UTC+10, New York EDT UTC-4: 14 hours behind.
+    # Tue 2026-06-02 08:00-10:00 ChST = Mon 06-01 22:00-24:00 UTC = Mon 18:00-20:00 EDT: 1080-1200.
+    # Mon 2026-06-01 08:00 ChST is Sun 05-31 18:00 EDT, the week before: out. But Mon 06-08
+    # 08:00-10:00 ChST = Sun 06-07 18:00-20:00 EDT, this week's Sunday: 6 * 1440 + 1080 = 9720 to 9840.
+    windows = clock.windows_to_program({"mon": ["08:00-10:00"], "tue": ["08:00-10:00"]}, "Pacific/Guam")
+    assert windows == [(1080, 1200), (6 * DAY + 1080, 6 * DAY + 1200)]
+    # Mon 00:00-04:00 GMT = Sun 19:00-23:00 EST: last week's is out, next week's is this Sunday's.
+    assert WeekClock(NEW_YORK, date(2026, 12, 7)).windows_to_program({"mon": ["00:00-04:00"]}, "Europe/London") == [
+        (6 * DAY + 1140, 6 * DAY + 1380)
+    ]
+
+
+def test_a_window_of_the_week_before_lands_on_the_program_monday() -> None:
+    """QA c06: program Pacific/Honolulu (HST, UTC-10, no DST), therapist in New York (EDT, UTC-4)."""
+    clock = WeekClock("Pacific/Honolulu", date(2026, 6, 1))
+    # Tue 06-02 01:00-03:00 EDT = 05:00-07:00 UTC = Mon 06-01 19:00-21:00 HST: 1140-1260.
+    assert clock.windows_to_program({"tue": ["01:00-03:00"]}, NEW_YORK) == [(1140, 1260)]
+    # Mon 06-01 01:00 EDT is Sun 05-31 19:00 HST, the week before; Mon 06-08 01:00-03:00 EDT
+    # = Sun 06-07 19:00-21:00 HST, this week's Sunday: 6 * 1440 + 1140 to 6 * 1440 + 1260.
+    assert clock.windows_to_program({"mon": ["01:00-03:00"]}, NEW_YORK) == [(6 * DAY + 1140, 6 * DAY + 1260)]
+    # The other way round, program New York and a person in Honolulu: Sun 20:00-22:00 HST is
+    # Mon 02:00-04:00 EDT of the week after; the Sunday of the week before (05-31) is this
+    # Monday 06-01 02:00-04:00 EDT: 120-240.
+    assert WeekClock(NEW_YORK, date(2026, 6, 1)).windows_to_program({"sun": ["20:00-22:00"]}, "Pacific/Honolulu") == [(120, 240)]
+
+
+def test_weeks_either_side_use_their_own_dates() -> None:
+    """The week after a DST change is converted with that week's offsets, not this week's."""
+    # Program New York, week of Mon 2026-10-26 (EDT until Sun 11-01 02:00); a person in London
+    # (GMT, UTC+0, since 10-25). Mon 11-02 03:00-07:00 GMT = 03:00-07:00 UTC = Sun 11-01
+    # 22:00 EST (UTC-5, the week after's offset) to Mon 02:00: this Sunday 22:00-24:00,
+    # 6 * 1440 + 1320 to the end of the week. (With EDT it would have been 23:00.)
+    # This week's Mon 10-26 03:00-07:00 GMT = Sun 23:00 EDT (UTC-4) to Mon 03:00 EDT: 0-180.
+    clock = WeekClock(NEW_YORK, date(2026, 10, 26))
+    assert clock.windows_to_program({"mon": ["03:00-07:00"]}, "Europe/London") == [(0, 180), (6 * DAY + 1320, MINUTES_PER_WEEK)]
+
+
+def test_the_program_clock_is_not_read_in_the_weeks_either_side() -> None:
+    # In the program's own clock a Monday window is Monday only (no week before or after).
+    clock = WeekClock(NEW_YORK, date(2026, 12, 7))
+    assert clock.windows_to_program({"mon": ["00:00-24:00"], "sun": ["22:00-24:00"]}, NEW_YORK) == [
+        (0, DAY),
+        (6 * DAY + 1320, MINUTES_PER_WEEK),
+    ]
 
 
 def test_24_00_ends_and_joins_the_next_morning() -> None:
@@ -300,9 +355,83 @@ def test_the_first_and_last_weeks_allowed_convert_every_moment(week_start: date)
     whole_week = {day: ["00:00-24:00"] for day in DAYS}
     for program_zone, person_zone in ((FAR_WEST, FAR_EAST), (FAR_EAST, FAR_WEST)):
         clock = WeekClock(program_zone, week_start)
-        # 26 hours apart: the week read in the other zone loses 26 h at one end, clipped.
+        # 26 hours apart, but every week is the same: the whole program week is covered.
         intervals = clock.windows_to_program(whole_week, person_zone)
-        assert sum(end - start for start, end in intervals) == MINUTES_PER_WEEK - 26 * 60
+        assert intervals == [(0, MINUTES_PER_WEEK)]
         for minute in (-DAY, 0, MINUTES_PER_WEEK, MINUTES_PER_WEEK + DAY):
             clock.to_local(minute, person_zone)
+
+
+
+@pytest.mark.parametrize("week_start", [EARLIEST_WEEK_START, LATEST_WEEK_START])
+def test_the_farthest_days_either_side_reach_the_week(week_start: date) -> None:
+    """The two days either side of the week are read, even at the ends of the calendar.
+
+    FAR_EAST (UTC+14) is 26 hours ahead of FAR_WEST (UTC-12).
+    """
+    west = WeekClock(FAR_WEST, week_start)
+    # Tue 00:00-02:00 UTC+14 of the week after (day 8) = Sun 22:00-24:00 UTC-12 of this week.
+    assert west.windows_to_program({"tue": ["00:00-02:00"]}, FAR_EAST) == [(6 * DAY + 1320, MINUTES_PER_WEEK)]
+    # Mon 00:00-02:00 UTC+14 of the week after = Sat 22:00-24:00 UTC-12 (this week's Mon: the week before).
+    assert west.windows_to_program({"mon": ["00:00-02:00"]}, FAR_EAST) == [(5 * DAY + 1320, 6 * DAY)]
+    east = WeekClock(FAR_EAST, week_start)
+    # Sat 22:00-24:00 UTC-12 of the week before (day -2) = Mon 00:00-02:00 UTC+14 of this week.
+    assert east.windows_to_program({"sat": ["22:00-24:00"]}, FAR_WEST) == [(0, 120)]
+    # Sun 22:00-24:00 UTC-12 of the week before = Tue 00:00-02:00 UTC+14.
+    assert east.windows_to_program({"sun": ["22:00-24:00"]}, FAR_WEST) == [(DAY, DAY + 120)]
+
+
+# --------------------------------------------------------------------------- the program's DST changes
+#
+# New York falls back on Sun 2026-11-01 at 06:00 UTC (02:00 EDT -> 01:00 EST): its wall clock
+# reads 01:00-02:00 twice. It springs forward on Sun 2026-03-08 at 07:00 UTC (02:00 EST ->
+# 03:00 EDT): 02:00-03:00 never shows. Chicago changes an hour later in UTC (its own 02:00).
+# A window's end is the wall time of its last minute plus one: the end instant itself may read
+# earlier than the start where the clock falls back.
+
+FALL_SUNDAY = 6 * DAY  # week of Mon 2026-10-26: Sun 2026-11-01 00:00 program time
+SPRING_SUNDAY = 6 * DAY  # week of Mon 2026-03-02: Sun 2026-03-08 00:00 program time
+
+
+def test_a_window_ending_in_the_repeated_hour_keeps_its_length() -> None:
+    """QA c43: Chicago Sun 00:00-01:00 CDT = 05:00-06:00 UTC = New York 01:00 EDT to 01:00 EST.
+
+    The end instant reads 01:00, like the start; the last minute, 05:59 UTC, reads 01:59 EDT,
+    so the window is 01:00-02:00 program time (it vanished before)."""
+    clock = WeekClock(NEW_YORK, date(2026, 10, 26))
+    assert clock.windows_to_program({"sun": ["00:00-01:00"]}, "America/Chicago") == [(FALL_SUNDAY + 60, FALL_SUNDAY + 120)]
+
+
+def test_windows_in_and_across_the_repeated_hour() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 10, 26))
+    # 06:00-07:00 UTC is the second 01:00-02:00 (EST): 01:00 to 01:59 + 1 = 02:00.
+    assert clock.windows_to_program({"sun": ["06:00-07:00"]}, "UTC") == [(FALL_SUNDAY + 60, FALL_SUNDAY + 120)]
+    # 05:30-06:30 UTC = 01:30 EDT to 01:30 EST: the wall clock runs 01:30-02:00, then 01:00-01:30;
+    # together 01:00-02:00 (the end instant alone would have given 01:30-01:30, nothing).
+    assert clock.windows_to_program({"sun": ["05:30-06:30"]}, "UTC") == [(FALL_SUNDAY + 60, FALL_SUNDAY + 120)]
+    # 04:00-08:00 UTC = 00:00 EDT to 03:00 EST: 00:00-02:00, then 01:00-03:00: 00:00-03:00.
+    assert clock.windows_to_program({"sun": ["04:00-08:00"]}, "UTC") == [(FALL_SUNDAY, FALL_SUNDAY + 180)]
+    # The 25-hour Sunday read whole in Chicago: Sun 00:00 CDT = 01:00 EDT; Mon 00:00 CST =
+    # Mon 01:00 EST: 01:00 Sunday to 01:00 Monday, clipped at the end of the week. The Sunday
+    # before (10-25, CDT against EDT) ends at this Monday 01:00: 0-60.
+    assert clock.windows_to_program({"sun": ["00:00-24:00"]}, "America/Chicago") == [(0, 60), (FALL_SUNDAY + 60, MINUTES_PER_WEEK)]
+
+
+def test_a_window_ending_when_the_clock_springs_forward() -> None:
+    """Chicago Sun 2026-03-08 00:00-01:00 CST = 06:00-07:00 UTC = 01:00 EST to 03:00 EDT.
+
+    The last minute, 06:59 UTC, reads 01:59 EST: the window is 01:00-02:00, not 01:00-03:00
+    (02:00-03:00 program time never happens; read at fold 0 it is 03:00-04:00 EDT, when
+    this person is not available)."""
+    clock = WeekClock(NEW_YORK, date(2026, 3, 2))
+    assert clock.windows_to_program({"sun": ["00:00-01:00"]}, "America/Chicago") == [(SPRING_SUNDAY + 60, SPRING_SUNDAY + 120)]
+
+
+def test_a_window_across_the_skipped_hour_stays_one_piece() -> None:
+    clock = WeekClock(NEW_YORK, date(2026, 3, 2))
+    # Chicago Sun 00:00-04:00 = 06:00 UTC (00:00 CST) to 09:00 UTC (04:00 CDT, Chicago's own
+    # 02:00-03:00 skipped) = 01:00 EST to 05:00 EDT: 01:00-05:00, skipped 02:00-03:00 included.
+    assert clock.windows_to_program({"sun": ["00:00-04:00"]}, "America/Chicago") == [(SPRING_SUNDAY + 60, SPRING_SUNDAY + 300)]
+    # 07:00-08:00 UTC starts at the change: 03:00-04:00 EDT.
+    assert clock.windows_to_program({"sun": ["07:00-08:00"]}, "UTC") == [(SPRING_SUNDAY + 180, SPRING_SUNDAY + 240)]
 

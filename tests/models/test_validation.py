@@ -340,6 +340,29 @@ def test_demand_and_supply_hours_by_hand(raw: Raw) -> None:
     assert therapist_hours(scenario) == 22.0
 
 
+def test_a_window_in_the_repeated_hour_is_availability(raw: Raw) -> None:
+    # QA c43: Chicago Sun 2026-11-01 00:00-01:00 CDT is New York 01:00 EDT to 01:00 EST. Its
+    # end instant reads 01:00 like its start, but it is an hour (program time 01:00-02:00), not
+    # "no availability".
+    raw["program"]["week_start"] = "2026-10-26"  # type: ignore[index]
+    participant(raw, 1)["availability"] = {"sun": ["00:00-01:00"]}
+    assert [w for w in warnings_of(raw) if ".availability" in w] == []
+
+
+def test_a_window_of_the_week_after_is_availability(raw: Raw) -> None:
+    # QA c10: Pacific/Guam Mon 08:00-10:00 is New York Sun 18:00-20:00 of the week before
+    # (EST, 15 hours behind in December), and the next Monday's is this Sunday's: windows recur.
+    participant(raw, 1)["timezone"] = "Pacific/Guam"
+    participant(raw, 1)["availability"] = {"mon": ["08:00-10:00"]}
+    assert [w for w in warnings_of(raw) if ".availability" in w] == []
+    # (Read only on this week's dates, it was lost, and the warning below was given.) With no
+    # windows at all the warning stays.
+    participant(raw, 1)["availability"] = {}
+    assert [w for w in warnings_of(raw) if ".availability" in w] == [
+        "participants[1] (id P0002).availability: no availability: nothing can be scheduled"
+    ]
+
+
 def test_supply_is_capped_by_max_hours(raw: Raw) -> None:
     therapist(raw, 0)["max_hours_per_week"] = 5
     assert therapist_hours(scenario_from_data(raw).scenario) == 9.0

@@ -431,6 +431,68 @@ def test_participant_availability_in_their_own_clock() -> None:
     assert (violation.code, violation.participant) == ("participant_unavailable", "P3")
 
 
+def _appointment_week(program_zone: str, week_start: str, person_zone: str, person_windows: dict[str, list[str]]) -> Raw:
+    """One participant in ``person_zone``, one 60-minute appointment count 2 with T1, who is
+    free all week in the program clock; every day a program day, hours 00:00-24:00."""
+    every = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    return {
+        "format": "iop-scenario/1",
+        "program": {"name": "Zones", "timezone": program_zone, "week_start": week_start, "days": every,
+                    "hours": "00:00-24:00", "slot_minutes": 60},
+        "therapists": [{"id": "T1", "licensed_states": ["GU", "IL"], "availability": {day: ["00:00-24:00"] for day in every}}],
+        "participants": [{"id": "P1", "state": "GU", "timezone": person_zone, "population": "adult",
+                          "availability": person_windows,
+                          "appointments": [{"kind": "individual", "therapist": "T1", "duration_minutes": 60, "count": 2}]}],
+    }
+
+
+def _sessions(*times: tuple[str, str, str]) -> Raw:
+    return {
+        "format": "iop-schedule/1", "scenario": {"name": "Zones"}, "solver": {"status": "feasible"},
+        "sessions": [{"id": f"S{n}", "kind": "individual", "therapist": "T1", "day": day, "start": start, "end": end,
+                      "participants": ["P1"]} for n, (day, start, end) in enumerate(times, start=1)],
+    }
+
+
+def test_weekly_windows_recur_into_the_program_week() -> None:
+    """QA c10: P1 in Pacific/Guam (UTC+10), New York on EDT (UTC-4) in the week of 2026-06-01.
+
+    Guam Tue 08:00-10:00 = New York Mon 18:00-20:00. Guam Mon 06-01 08:00 is New York Sun 05-31,
+    the week before; but the window recurs, and Guam Mon 06-08 08:00-10:00 = New York Sun 06-07
+    18:00-20:00, this week's Sunday. A session then is inside P1's windows (it was
+    participant_unavailable); one at Sun 20:00 is not."""
+    scenario = _appointment_week("America/New_York", "2026-06-01", "Pacific/Guam", {"mon": ["08:00-10:00"], "tue": ["08:00-10:00"]})
+    report = run(scenario, _sessions(("mon", "18:00", "19:00"), ("sun", "18:00", "19:00")))
+    assert report.ok, report.violations
+    (violation,) = run(scenario, _sessions(("mon", "18:00", "19:00"), ("sun", "20:00", "21:00"))).violations
+    assert (violation.code, violation.session) == ("participant_unavailable", "S2")
+
+
+def test_appointment_availability_recurs_too() -> None:
+    # The appointment's own availability is read the same way, in P1's clock: Guam Mon
+    # 08:00-09:00 is this week's Sun 18:00-19:00 New York (from the Monday of the week after).
+    scenario = _appointment_week("America/New_York", "2026-06-01", "Pacific/Guam", {day: ["00:00-24:00"] for day in ("mon", "tue")})
+    participant(scenario, "P1")["appointments"][0].update(count=1, availability={"mon": ["08:00-09:00"]})
+    assert run(scenario, _sessions(("sun", "18:00", "19:00"))).ok
+    # Sun 19:00 is inside P1's own windows (Guam Mon 00:00 of the week after is Sun 10:00),
+    # outside the appointment's.
+    (violation,) = run(scenario, _sessions(("sun", "19:00", "20:00"))).violations
+    assert violation.code == "participant_unavailable"
+    assert "outside the availability of P1's individual appointment" in violation.message
+
+
+def test_a_window_ending_in_the_repeated_hour_is_an_hour_of_program_time() -> None:
+    """QA c43: P1 in Chicago, Sun 2026-11-01 00:00-01:00 CDT = 05:00-06:00 UTC = New York 01:00
+    EDT to 01:00 EST (New York falls back at 06:00 UTC). Its last minute reads 01:59, so it is
+    01:00-02:00 program time (it was nothing: the window vanished)."""
+    scenario = _appointment_week("America/New_York", "2026-10-26", "America/Chicago", {"sun": ["00:00-01:00"]})
+    participant(scenario, "P1").update(state="IL")
+    participant(scenario, "P1")["appointments"][0]["count"] = 1
+    assert run(scenario, _sessions(("sun", "01:00", "02:00"))).ok
+    (violation,) = run(scenario, _sessions(("sun", "02:00", "03:00"))).violations
+    assert (violation.code, violation.participant) == ("participant_unavailable", "P1")
+
+
 # --------------------------------------------------------------------------- warnings and figures
 
 

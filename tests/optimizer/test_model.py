@@ -311,6 +311,51 @@ def test_appointment_availability_is_read_in_the_participants_timezone() -> None
     assert [(s.day, s.start, s.end) for s in schedule.sessions] == [("mon", "10:00", "11:00")]
 
 
+ALL_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def test_weekly_windows_recur_across_the_week_boundary() -> None:
+    # QA c10: P1 in Pacific/Guam (UTC+10), program New York on EDT (UTC-4), week of 2026-06-01;
+    # two 60-minute appointments, at most one a day. Guam Tue 08:00-10:00 = Mon 18:00-20:00;
+    # Guam Mon 08:00-10:00 of the week after = this Sun 18:00-20:00 (this week's own Monday
+    # lands on the Sunday before). T1 is free all week: one on Monday, one on Sunday. Optimum 2.
+    result, schedule, _ = solved(
+        days=list(ALL_WEEK),
+        hours="00:00-24:00",
+        week_start="2026-06-01",
+        therapists=[therapist(states=("GU",), availability=every_day("00:00-24:00", days=ALL_WEEK))],
+        participants=[
+            participant(
+                "P1", state="GU", timezone="Pacific/Guam", availability={"mon": ["08:00-10:00"], "tue": ["08:00-10:00"]},
+                max_sessions_per_day=1,
+                appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 60, "count": 2}],
+            )
+        ],
+    )
+    assert_optimum(result, 2)
+    assert sorted(s.day for s in schedule.sessions) == ["mon", "sun"]
+
+
+def test_a_window_ending_in_the_repeated_hour_is_kept() -> None:
+    # QA c43: P1 in Chicago, Sun 2026-11-01 00:00-01:00 CDT = 05:00-06:00 UTC = New York 01:00
+    # EDT to 01:00 EST. It is program time 01:00-02:00 (it vanished before): the appointment
+    # runs then. Optimum 1.
+    result, schedule, _ = solved(
+        days=["sun"],
+        hours="00:00-24:00",
+        week_start="2026-10-26",
+        therapists=[therapist(states=("IL",), availability={"sun": ["00:00-24:00"]})],
+        participants=[
+            participant(
+                "P1", state="IL", timezone="America/Chicago", availability={"sun": ["00:00-01:00"]},
+                appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 60}],
+            )
+        ],
+    )
+    assert_optimum(result, 1)
+    assert [(s.day, s.start, s.end) for s in schedule.sessions] == [("sun", "01:00", "02:00")]
+
+
 # --------------------------------------------------------------------------- rule 3: overlaps, breaks
 
 
