@@ -43,6 +43,7 @@ __all__ = [
     "Reason",
     "ReasonAnalysis",
     "reason_finder",
+    "span",
     "when",
 ]
 
@@ -78,10 +79,18 @@ def when(program_minute: int) -> str:
     return f"{DAYS[day].capitalize()} {format_time(minute)}"
 
 
-def _span(start: int, end: int) -> str:
-    day = start // MINUTES_PER_DAY
-    end_minute = end - day * MINUTES_PER_DAY
-    return f"{when(start)}-{format_time(end_minute)}"
+def span(start: int, end: int) -> str:
+    """``"Mon 17:00-21:00"``: program minutes ``[start, end)`` as a day and times, program clock.
+
+    An end on a later day than the start names its day (``"Mon 23:00-Tue 01:00"``); an end at
+    midnight closes the day of the span's last minute (``"Sun 22:00-24:00"``), as schedules
+    write it.
+    """
+    last_day = max(end - 1, start) // MINUTES_PER_DAY
+    end_text = format_time(end - last_day * MINUTES_PER_DAY)
+    if last_day != start // MINUTES_PER_DAY:
+        end_text = f"{DAYS[last_day].capitalize()} {end_text}"
+    return f"{when(start)}-{end_text}"
 
 
 def _listing(items: Sequence[str], limit: int = _EXAMPLES) -> str:
@@ -154,7 +163,7 @@ class _Booking:
 
     def describe(self, therapist_ids: Sequence[str], *, with_therapist: bool = True) -> str:
         who = f", {therapist_ids[self.therapist]}" if with_therapist and self.therapist is not None else ""
-        return f"{self.session} ({self.label}, {_span(self.start, self.end)}{who})"
+        return f"{self.session} ({self.label}, {span(self.start, self.end)}{who})"
 
 
 def _clock_minute(text: str, *, is_end: bool) -> int | None:
@@ -281,7 +290,7 @@ class ReasonAnalysis:
         """The True runs of a prefix-summed minute mask, as ``Mon 17:00-21:00, ...``."""
         mask = np.diff(prefix) > 0
         edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-        runs = [_span(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+        runs = [span(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
         return _listing(runs, 6) if runs else "none"
 
     def participant_blockers(self, p: int, start: int, end: int, *, ignore: _Booking | None = None) -> list[_Blocker]:

@@ -21,7 +21,7 @@ from builders import (
 from models.scenario import Scenario
 from models.schedule import Schedule, ScheduledSession
 from optimizer.explain import explain_unmet, unmet_reasons
-from optimizer.reasons import NeedExplanation, when
+from optimizer.reasons import NeedExplanation, span, when
 
 
 def _solved(scenario: Scenario) -> Schedule:
@@ -49,6 +49,41 @@ def _empty(scenario: Scenario, sessions: list[ScheduledSession] | None = None) -
 def test_when_is_program_day_and_time() -> None:
     assert when(1 * 1440 + 18 * 60) == "Tue 18:00"
     assert when(0) == "Mon 00:00"
+
+
+def test_span_past_midnight_names_the_next_day() -> None:
+    # Mon 23:00 (1380) to Tue 01:00 (1440 + 60): never "Mon 23:00-25:00".
+    assert span(1380, 1500) == "Mon 23:00-Tue 01:00"
+    assert span(1 * 1440 + 1080, 1 * 1440 + 1260) == "Tue 18:00-21:00"
+    # An end at midnight closes the day of the last minute, as schedules write it.
+    assert span(1320, 1440) == "Mon 22:00-24:00"
+    assert span(6 * 1440 + 1320, 7 * 1440) == "Sun 22:00-24:00"
+    # Across a whole day and more: Mon 20:00 to Wed 00:00 ends at Tue 24:00.
+    assert span(1200, 2 * 1440) == "Mon 20:00-Tue 24:00"
+
+
+def test_windows_past_midnight_in_an_appointment_reason() -> None:
+    """QA c05: in Los Angeles (UTC-8 that week) Mon 20:00-22:00 is New York (UTC-5) Mon 23:00 to
+    Tue 01:00; T1, in New York, is free Mon 22:00-24:00 and Tue 00:00-01:00 (one window across
+    midnight, 22:00-01:00). A 120-minute appointment would have to cross midnight, which no
+    session does, so it is unmet, and the reason writes both windows with the next day's name."""
+    scenario = make_scenario(
+        days=["mon", "tue"],
+        hours="00:00-24:00",
+        therapists=[therapist("T1", states=("CA",), availability={"mon": ["22:00-24:00"], "tue": ["00:00-01:00"]})],
+        participants=[
+            participant(
+                "P1", state="CA", timezone="America/Los_Angeles", availability={"mon": ["20:00-22:00"]},
+                appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 120}],
+            ),
+        ],
+    )
+    [explanation] = explain_unmet(scenario, _empty(scenario))
+    assert explanation.code == "no_appointment_slot"
+    assert explanation.reasons[0].text == (
+        "no 120-minute slot on the 60-minute grid lies inside both P1's windows (Mon 23:00-Tue 01:00) and the "
+        "availability of T1 (T1: Mon 22:00-Tue 01:00), program time"
+    )
 
 
 def test_state_no_therapist_covers() -> None:
