@@ -210,6 +210,20 @@ class WeekClock:
             moment = moment.astimezone(_zone(timezone))
         return moment
 
+    def elapsed_minutes(self, intervals: Iterable[Interval]) -> int:
+        """Real minutes that program-minute ``intervals`` last, from start to end instant.
+
+        Program minutes are wall time, so on the day the program's clock changes they are not
+        all a minute long: Sun 2026-03-08 00:00-06:00 in New York lasts 5 hours (02:00-03:00
+        never happens) and Sun 2026-11-01 00:00-24:00 lasts 25. Intervals are read as given
+        (overlapping ones count twice).
+        """
+        total = timedelta(0)
+        for start, end in intervals:
+            # In UTC: two datetimes of one zone subtract as wall times, DST ignored.
+            total += self.to_local(end).astimezone(UTC) - self.to_local(start).astimezone(UTC)
+        return total // _MINUTE
+
     def windows_to_program(
         self,
         availability: WeeklyWindows | None,

@@ -322,8 +322,8 @@ def therapist_hours(scenario: Scenario) -> float:
     clock = WeekClock(scenario.program.timezone, scenario.program.week_start)
     total = 0.0
     for therapist in scenario.therapists:
-        minutes = sum(end - start for start, end in clock.windows_to_program(therapist.availability, therapist.timezone))
-        hours = minutes / 60
+        # Real time: a 00:00-24:00 window on the day clocks go back is 25 hours.
+        hours = clock.elapsed_minutes(clock.windows_to_program(therapist.availability, therapist.timezone)) / 60
         if therapist.max_hours_per_week is not None:
             hours = min(hours, therapist.max_hours_per_week)
         total += hours

@@ -238,7 +238,8 @@ def utilisation(scenario: Scenario, schedule: Schedule) -> list[UtilisationRow]:
     rows = []
     for therapist in scenario.therapists:
         windows = clock.windows_to_program(therapist.availability, therapist.timezone)
-        available = sum(e - s for s, e in intersect_intervals(windows, program)) / 60
+        # Real time: on the day clocks change, a wall-clock window is an hour shorter or longer.
+        available = clock.elapsed_minutes(intersect_intervals(windows, program)) / 60
         if therapist.max_hours_per_week is not None:
             available = min(available, therapist.max_hours_per_week)
         rows.append(

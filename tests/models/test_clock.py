@@ -435,3 +435,20 @@ def test_a_window_across_the_skipped_hour_stays_one_piece() -> None:
     # 07:00-08:00 UTC starts at the change: 03:00-04:00 EDT.
     assert clock.windows_to_program({"sun": ["07:00-08:00"]}, "UTC") == [(SPRING_SUNDAY + 180, SPRING_SUNDAY + 240)]
 
+
+# --------------------------------------------------------------------------- real time of program minutes
+
+
+def test_elapsed_minutes_on_the_days_clocks_change() -> None:
+    spring = WeekClock(NEW_YORK, date(2026, 3, 2))
+    # QA c09: Sun 03-08 00:00-06:00 EST/EDT = 05:00-10:00 UTC: 5 hours, not 6.
+    assert spring.elapsed_minutes([(SPRING_SUNDAY, SPRING_SUNDAY + 360)]) == 300
+    # 02:00-03:00 never happens (both ends read 07:00 UTC).
+    assert spring.elapsed_minutes([(SPRING_SUNDAY + 120, SPRING_SUNDAY + 180)]) == 0
+    fall = WeekClock(NEW_YORK, date(2026, 10, 26))
+    # QA c43: Sun 11-01 00:00-24:00 = 04:00 UTC Sun to 05:00 UTC Mon: 25 hours.
+    assert fall.elapsed_minutes([(FALL_SUNDAY, MINUTES_PER_WEEK)]) == 25 * 60
+    # Monday to Saturday are ordinary, and intervals add up: 2 h + 3 h.
+    assert fall.elapsed_minutes([(480, 600), (DAY + 480, DAY + 660)]) == 300
+    # A week without a change is 10080 minutes long.
+    assert WeekClock(NEW_YORK, date(2026, 12, 7)).elapsed_minutes([(0, MINUTES_PER_WEEK)]) == MINUTES_PER_WEEK

@@ -363,6 +363,15 @@ def test_a_window_of_the_week_after_is_availability(raw: Raw) -> None:
     ]
 
 
+def test_supply_is_counted_in_real_hours_on_the_day_clocks_go_back(raw: Raw) -> None:
+    # QA c43: New York falls back on Sun 2026-11-01, so 00:00-24:00 that day lasts 25 hours
+    # (04:00 UTC to 05:00 UTC the next day); T02 (Chicago) has nothing.
+    raw["program"]["week_start"] = "2026-10-26"  # type: ignore[index]
+    therapist(raw, 0)["availability"] = {"sun": ["00:00-24:00"]}
+    therapist(raw, 1)["availability"] = {}
+    assert therapist_hours(scenario_from_data(raw).scenario) == 25.0
+
+
 def test_supply_is_capped_by_max_hours(raw: Raw) -> None:
     therapist(raw, 0)["max_hours_per_week"] = 5
     assert therapist_hours(scenario_from_data(raw).scenario) == 9.0
