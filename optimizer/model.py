@@ -435,6 +435,72 @@ def build_structure_model(data: ProblemData, fixed: FixedSessions | None = None)
     return BuiltModel(model, levels, families, variables=v)
 
 
+@dataclass
+class SeatTerms:
+    """Seats and the quality terms that read them, gathered over candidates."""
+
+    seats: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)  # (participant, candidate, position)
+    continuity: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)  # (participant, type, therapist)
+    non_preferred: list[cp_model.IntVar] = field(default_factory=list)
+
+
+def add_seats(
+    data: ProblemData,
+    model: cp_model.CpModel,
+    k: GroupCandidate,
+    people: Sequence[tuple[int, cp_model.IntVar | None]],
+    sessions: Sequence[cp_model.IntVar],
+    terms: SeatTerms,
+) -> None:
+    """Rules 1, 2 and 4 per named session: ``seat[p, k, i]`` puts participant ``p`` in the
+    session of therapist ``k.therapists[i]`` (``sessions[i]``).
+
+    ``people`` pairs each participant with their attendance: None when they attend for
+    certain (stage 3, attendance held), else the ``attend`` variable their seats sum to.
+    Each session gets between ``size.min`` and ``size.max`` members, no ``avoid`` pair, no
+    more than any member's ``max_group_size``; a therapist's session nobody may sit in stays
+    closed. Seats add their continuity indicators and non-preferred seats to ``terms``.
+    """
+    size_min, size_max = int(data.size_min[k.group_type]), int(data.size_max[k.group_type])
+    position_of = {int(p): position for position, p in enumerate(k.participants)}
+    seats_of_session: dict[int, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
+    for p, attends in people:
+        position = position_of[p]
+        choices = []
+        for i in k.class_therapists[int(k.class_of[position])]:
+            seat = model.new_bool_var(f"seat_p{p}_k{k.index}_i{i}")
+            terms.seats[p, k.index, i] = seat
+            model.add_implication(seat, sessions[i])
+            seats_of_session[i].append((p, seat))
+            choices.append(seat)
+            t = int(k.therapists[i])
+            key = (p, k.group_type, t)
+            if key not in terms.continuity:
+                terms.continuity[key] = model.new_bool_var(f"sees_p{p}_g{k.group_type}_t{t}")
+            model.add_implication(seat, terms.continuity[key])
+            if data.preferred[p] and t not in data.preferred[p]:
+                terms.non_preferred.append(seat)
+        if attends is None:
+            model.add_exactly_one(choices)
+        else:
+            model.add(sum(choices) == attends)
+    for i, members in seats_of_session.items():
+        seated = {p: seat for p, seat in members}
+        for p, q in data.avoid_pairs:
+            if p in seated and q in seated:
+                model.add(seated[p] + seated[q] <= 1)
+        total = sum(seat for _, seat in members)
+        model.add(total >= size_min * sessions[i])
+        model.add(total <= size_max * sessions[i])
+        for p, seat in members:
+            cap = int(data.group_size_cap[p])
+            if cap != NO_LIMIT and cap < size_max:
+                model.add(total <= cap).only_enforce_if(seat)
+    for i in range(len(k.therapists)):
+        if i not in seats_of_session:
+            model.add(sessions[i] == 0)
+
+
 # --------------------------------------------------------------------------- assignment model
 
 
@@ -465,53 +531,19 @@ def build_assignment_model(
     _add_fixed_items(fixed, [[] for _ in range(data.num_participants)], therapist_items)
 
     sessions_of_candidate: dict[int, list[cp_model.IntVar]] = {}
-    continuity: dict[tuple[int, int, int], cp_model.IntVar] = {}
-    non_preferred: list[cp_model.IntVar] = []
+    terms = SeatTerms()
     for k_index, people in attendees.items():
         if not people:
             continue
         k: GroupCandidate = data.candidates[k_index]
-        size_min, size_max = int(data.size_min[k.group_type]), int(data.size_max[k.group_type])
-        position_of = {int(p): position for position, p in enumerate(k.participants)}
         sessions_of_candidate[k_index] = []
-        seats_of_session: dict[int, list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
         for i, t in enumerate(k.therapists):
             is_open = model.new_bool_var(f"session_k{k_index}_t{t}")
             sessions[k_index, i] = is_open
             sessions_of_candidate[k_index].append(is_open)
             therapist_items[int(t)].append((is_open, k.day, k.start, k.end, k.end - k.start))
-        for p in people:
-            position = position_of[p]
-            choices = []
-            for i in k.class_therapists[int(k.class_of[position])]:
-                seat = model.new_bool_var(f"seat_p{p}_k{k_index}_i{i}")
-                seats[p, k_index, i] = seat
-                model.add_implication(seat, sessions[k_index, i])
-                seats_of_session[i].append((p, seat))
-                choices.append(seat)
-                t = int(k.therapists[i])
-                key = (p, k.group_type, t)
-                if key not in continuity:
-                    continuity[key] = model.new_bool_var(f"sees_p{p}_g{k.group_type}_t{t}")
-                model.add_implication(seat, continuity[key])
-                if data.preferred[p] and t not in data.preferred[p]:
-                    non_preferred.append(seat)
-            model.add_exactly_one(choices)
-        for i, members in seats_of_session.items():
-            seated = {p: seat for p, seat in members}
-            for p, q in data.avoid_pairs:
-                if p in seated and q in seated:
-                    model.add(seated[p] + seated[q] <= 1)
-            total = sum(seat for _, seat in members)
-            model.add(total >= size_min * sessions[k_index, i])
-            model.add(total <= size_max * sessions[k_index, i])
-            for p, seat in members:
-                cap = int(data.group_size_cap[p])
-                if cap != NO_LIMIT and cap < size_max:
-                    model.add(total <= cap).only_enforce_if(seat)
-        for i in range(len(k.therapists)):
-            if i not in seats_of_session:
-                model.add(sessions[k_index, i] == 0)
+        add_seats(data, model, k, [(p, None) for p in people], sessions_of_candidate[k_index], terms)
+    seats, continuity, non_preferred = terms.seats, terms.continuity, terms.non_preferred
 
     add_therapist_no_overlap(data, model, therapist_items)
     loads = add_therapist_limits(data, model, therapist_items)
@@ -526,32 +558,64 @@ def build_assignment_model(
 
     horizon = sum(int(data.duration[data.candidates[k].group_type]) * len(data.candidates[k].therapists) for k in sessions_of_candidate)
     horizon += sum(held.option.end - held.option.start for held in appointments)
-    busiest = model.new_int_var(0, max(horizon, 0), "busiest_therapist_minutes")
-    for load in loads:
-        model.add(busiest >= load)
     # Each (participant, group type) needs one therapist; every further one is a break in continuity.
     pairs = len({(p, g) for p, g, _ in continuity})
     extra_therapists = (sum(continuity.values()) - pairs) if continuity else 0
+    kept = [seats[key] for key in keep_seats if key in seats]
+    return _quality_then_cost(
+        model, weights, loads, horizon,
+        extra_therapists=extra_therapists, extra_bound=len(continuity),
+        non_preferred=non_preferred, non_preferred_bound=len(seats) + len(appointments),
+        sessions=sum(sessions.values()) + len(appointments), sessions_bound=len(sessions) + len(appointments),
+        kept=kept, seats=seats, session_vars=sessions,
+    )
+
+
+def _quality_then_cost(
+    model: cp_model.CpModel,
+    weights: ObjectiveWeights,
+    loads: Sequence[cp_model.LinearExpr | int],
+    horizon: int,
+    *,
+    extra_therapists: cp_model.LinearExpr | int,
+    extra_bound: int,
+    non_preferred: Sequence[cp_model.IntVar],
+    non_preferred_bound: int,
+    sessions: cp_model.LinearExpr | int,
+    sessions_bound: int,
+    kept: Sequence[cp_model.IntVar] = (),
+    seats: dict[tuple[int, int, int], cp_model.IntVar] | None = None,
+    session_vars: dict[tuple[int, int], cp_model.IntVar] | None = None,
+    variables: StructureVariables | None = None,
+) -> BuiltModel:
+    """Levels 3 and 4 of a model that names therapists: quality (continuity, preferred
+    therapists, the busiest therapist's minutes) strictly above cost (sessions, therapist
+    minutes), as one weighted sum or, where that could pass :data:`MAX_WEIGHTED_OBJECTIVE`,
+    as stages. ``horizon`` bounds any therapist's and all therapists' minutes; the ``*_bound``
+    arguments bound the counts. ``kept`` seats (re-planning) outrank every quality and cost
+    consideration."""
+    busiest = model.new_int_var(0, max(horizon, 0), "busiest_therapist_minutes")
+    for load in loads:
+        model.add(busiest >= load)
     families: dict[str, cp_model.LinearExpr | int] = {
         "continuity": weights.continuity * 60 * extra_therapists,
         "preferred_therapist": weights.preferred_therapist * 60 * sum(non_preferred),
         "load_balance": weights.load_balance * busiest,
-        "sessions": weights.sessions * 60 * (sum(sessions.values()) + len(appointments)),
+        "sessions": weights.sessions * 60 * sessions,
         "therapist_hours": weights.therapist_hours * (sum(loads) if loads else 0),
     }
     quality = families["continuity"] + families["preferred_therapist"] + families["load_balance"]
     cost = families["sessions"] + families["therapist_hours"]
     # Strict order: one unit of quality outweighs the largest cost any schedule can have.
-    cost_bound = weights.sessions * 60 * (len(sessions) + len(appointments)) + weights.therapist_hours * horizon
+    cost_bound = weights.sessions * 60 * sessions_bound + weights.therapist_hours * horizon
     quality_bound = (
-        weights.continuity * 60 * len(continuity)
-        + weights.preferred_therapist * 60 * (len(seats) + len(appointments))
+        weights.continuity * 60 * extra_bound
+        + weights.preferred_therapist * 60 * non_preferred_bound
         + weights.load_balance * horizon
     )
     objective = (cost_bound + 1) * quality + cost
     largest = (quality_bound + 1) * (cost_bound + 1)
     order: list[cp_model.LinearExprT] = [quality, cost]
-    kept = [seats[key] for key in keep_seats if key in seats]
     if kept:
         # Re-planning: a participant kept in their session with their therapist outranks
         # every quality and cost consideration (changes sit just below coverage).
@@ -560,7 +624,8 @@ def build_assignment_model(
         objective = (quality_bound + 1) * (cost_bound + 1) * lost + objective
         largest *= len(kept) + 1
         order.insert(0, lost)
-    built = BuiltModel(model, {"quality": quality, "cost": cost}, families, seats=seats, sessions=sessions)
+    built = BuiltModel(model, {"quality": quality, "cost": cost}, families, variables=variables,
+                       seats=seats or {}, sessions=session_vars or {})
     if largest <= MAX_WEIGHTED_OBJECTIVE:
         model.minimize(objective)
     else:
@@ -570,3 +635,62 @@ def build_assignment_model(
         model.minimize(order[0])
         built.stages = order
     return built
+
+
+def build_full_model(data: ProblemData, coverage_at_least: int, minimums_at_most: int) -> BuiltModel:
+    """Stage 3 over every schedule with levels 1 and 2 at the values found: the structure
+    model (attendance and appointments free), seats naming every session's therapist and
+    members (:func:`add_seats`), coverage held at ``coverage_at_least`` and the program
+    minimums' shortfall at ``minimums_at_most``, then quality and cost as in the assignment
+    model.
+
+    The assignment model holds who attends what, so it cannot see that moving a participant
+    to another start, day or appointment time of equal coverage gives fewer sessions (two
+    half-full groups where one would do) or keeps them with one therapist; this model can.
+    It is the participant x (therapist, candidate) formulation that does not scale, so it
+    is built for small weeks only (``optimizer.solve``). Not for re-planning.
+    """
+    built = build_structure_model(data)
+    model, v = built.model, built.variables
+    assert v is not None
+    weights = data.scenario.objective
+    coverage, minimums = built.levels["coverage"], built.levels["minimums"]
+    if not isinstance(coverage, int):
+        model.add(coverage >= coverage_at_least)
+    if not isinstance(minimums, int):
+        model.add(minimums <= minimums_at_most)
+    terms = SeatTerms()
+    session_vars: dict[tuple[int, int], cp_model.IntVar] = {}
+    for k in data.candidates:
+        add_seats(data, model, k, v.attend[k.index], v.open[k.index], terms)
+        for i, var in enumerate(v.open[k.index]):
+            session_vars[k.index, i] = var
+    non_preferred: list[cp_model.IntVar] = list(terms.non_preferred)
+    appointment_vars: list[cp_model.IntVar] = []
+    for spec in data.appointments:
+        preferred = data.preferred[spec.participant]
+        for option, var in v.appointment[spec.index]:
+            appointment_vars.append(var)
+            if preferred and option.therapist not in preferred:
+                non_preferred.append(var)
+    # Continuity: every therapist beyond the first a participant sees for a group type (a
+    # pair nobody attends counts nothing, as attendance is free here).
+    seen: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
+    for (p, g, _), var in terms.continuity.items():
+        seen[p, g].append(var)
+    extra: list[cp_model.IntVar] = []
+    for (p, g), therapists in seen.items():
+        if len(therapists) > 1:
+            more = model.new_int_var(0, len(therapists) - 1, f"extra_therapists_p{p}_g{g}")
+            model.add(more >= sum(therapists) - 1)
+            extra.append(more)
+    loads = [sum(item[4] * item[0] for item in items) for items in v.therapist_items]
+    horizon = sum(item[4] for items in v.therapist_items for item in items)
+    return _quality_then_cost(
+        model, weights, loads, horizon,
+        extra_therapists=sum(extra), extra_bound=sum(len(t) - 1 for t in seen.values()),
+        non_preferred=non_preferred, non_preferred_bound=len(terms.seats) + len(appointment_vars),
+        sessions=sum(session_vars.values()) + sum(appointment_vars),
+        sessions_bound=len(session_vars) + len(appointment_vars),
+        seats=terms.seats, session_vars=session_vars, variables=v,
+    )

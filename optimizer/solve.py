@@ -54,7 +54,12 @@ from optimizer.data import (
 )
 from optimizer.greedy import Solution, best_greedy_solution, weighted_delivered
 from optimizer.inputs import as_scenario
-from optimizer.model import BuiltModel, build_assignment_model, build_structure_model
+from optimizer.model import (
+    BuiltModel,
+    build_assignment_model,
+    build_full_model,
+    build_structure_model,
+)
 from optimizer.reasons import reason_finder
 from optimizer.replan import Reconciliation, ReplanRequest, reconcile
 from optimizer.result import Progress, Result, SolveParams, SolveStatus, StopFlag
@@ -141,6 +146,12 @@ _RELEASE_ABOVE_CONSTRAINTS = 100_000
 # against 1.120e12-1.160e12). L-1 (44k) at 30 s, seeds 0, 2 and 3: 4.686e10-4.729e10 against
 # 4.718e10-4.756e10, lower on all three. M-1 (6k) is proven optimal in under a second either way.
 _STAGE3_NO_LP_ABOVE_CONSTRAINTS = 20_000
+# Stage 3 over all schedules of equal coverage and minimums (build_full_model) on weeks with
+# at most this many possible seats (participant x candidate x therapist): S (4.5k), demo
+# (1.8k), M (19k) and harbor-week (24k); L has 173k. The assignment stage gets this share of
+# stage 3's time first and its schedule is the full stage's hint.
+_FULL_STAGE3_MAX_SEATS = 30_000
+_SHARE_ASSIGNMENT_BEFORE_FULL = 0.4
 
 
 def _load_malloc_trim() -> Callable[[int], int] | None:
@@ -926,7 +937,9 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
                 solution, coverage_value = candidate, weighted_delivered(data, candidate)
                 stage_values = found_values
             best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
-            if result_status == cp_model.OPTIMAL:
+            # OPTIMAL is a proof only when the bound meets the value: with --gap, CP-SAT also
+            # says OPTIMAL once the gap limit is met (demo at --gap 0.5: "optimal" 132 of 144).
+            if result_status == cp_model.OPTIMAL and coverage_value >= best_bound:
                 status = SolveStatus.OPTIMAL
                 best_bound = float(coverage_value)
         else:
@@ -1136,6 +1149,8 @@ def solve(
     # ---- stage 3: therapists and members named; quality, then cost
     # (Not when the model was too large to build in time: the assignment model takes seconds
     # too, and the greedy schedule names its therapists already.)
+    full_stage3 = (not too_large and fixed is None and reconciliation is None
+                   and _possible_seats(data) <= _FULL_STAGE3_MAX_SEATS and bool(data.candidates or data.appointments))
     if not stopped and not too_large and clock.has_time() and solution.groups:
         held_appointments = [FixedAppointment(s, option) for s, option in solution.appointments]
         assignment = build_assignment_model(
@@ -1153,6 +1168,8 @@ def solve(
         if completed is not None:
             _hint_all(assignment.model, completed)
         seconds = clock.remaining() if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
+        if full_stage3:
+            seconds *= _SHARE_ASSIGNMENT_BEFORE_FULL
         solver3 = _solver(params, seconds, workers)
         if len(assignment.model.proto.constraints) >= _STAGE3_NO_LP_ABOVE_CONSTRAINTS:
             solver3.parameters.linearization_level = 0
@@ -1179,6 +1196,10 @@ def solve(
             levels["cost"] = float(solver3.value(assignment.levels["cost"]))
         else:
             messages.append(f"stage 3 ended {solver3.status_name(status3)}; sessions keep the stage-2 assignment")
+    if full_stage3 and not (stop is not None and stop.is_set()) and clock.has_time() and (solution.groups or solution.appointments):
+        seconds = clock.remaining() if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2 * (1 - _SHARE_ASSIGNMENT_BEFORE_FULL)
+        solution = _full_stage3(data, solution, params, clock, seconds, workers, on_progress, stop, needed, held_level,
+                                levels, breakdown, messages)
 
     if lp.job is not None:
         if not params.deterministic:
@@ -1191,6 +1212,8 @@ def solve(
     if stop is not None and stop.is_set():
         messages.append("stopped on request; the best schedule so far is returned")
     objective = float(weighted_delivered(data, solution))
+    # Stages 2 and 3 hold coverage at least at its stage-1 value and may raise it.
+    levels["coverage"] = objective
     gap = _gap(objective, best_bound)
     schedule = build_schedule(
         data,
@@ -1238,6 +1261,138 @@ def solve(
         ortools_version=_ORTOOLS_VERSION,
         messages=messages,
     )
+
+
+def _possible_seats(data: ProblemData) -> int:
+    """Seats the full stage-3 model would have: participant x candidate x therapist who may lead them."""
+    return sum(len(k.class_therapists[int(k.class_of[position])]) for k in data.candidates for position in range(len(k.participants)))
+
+
+def _minimums_of(data: ProblemData, solution: Solution) -> int:
+    """Level 2 of a schedule (no fixed sessions), in the structure model's units: weighted
+    minutes below ``hours_per_week.min`` plus weighted days below ``days_per_week.min`` x 60."""
+    minutes = np.zeros(data.num_participants, dtype=np.int64)
+    days: list[set[int]] = [set() for _ in range(data.num_participants)]
+    for k_index, _, people in solution.groups:
+        k = data.candidates[k_index]
+        for p in people:
+            minutes[p] += k.end - k.start
+            days[p].add(k.day)
+    for s, option in solution.appointments:
+        p = data.appointments[s].participant
+        minutes[p] += option.end - option.start
+        days[p].add(option.day)
+    hours_short = int(np.maximum(0, data.hours_min.astype(np.int64) - minutes).sum())
+    days_short = sum(max(0, int(data.days_min[p]) - len(days[p])) for p in range(data.num_participants))
+    weights = data.scenario.objective
+    return weights.hours_shortfall * hours_short + weights.days_shortfall * 60 * days_short
+
+
+def _quality_and_cost(data: ProblemData, solution: Solution) -> tuple[int, int, dict[str, float]]:
+    """Levels 3 and 4 of a schedule (no fixed sessions), exactly as the models weigh them:
+    quality, cost and the five families."""
+    weights = data.scenario.objective
+    loads = np.zeros(max(1, data.num_therapists), dtype=np.int64)
+    seen: dict[tuple[int, int], set[int]] = defaultdict(set)
+    non_preferred = sessions = 0
+    for k_index, i, people in solution.groups:
+        k = data.candidates[k_index]
+        t = int(k.therapists[i])
+        loads[t] += k.end - k.start
+        sessions += 1
+        for p in people:
+            seen[p, k.group_type].add(t)
+            non_preferred += bool(data.preferred[p]) and t not in data.preferred[p]
+    for s, option in solution.appointments:
+        p = data.appointments[s].participant
+        loads[option.therapist] += option.end - option.start
+        sessions += 1
+        non_preferred += bool(data.preferred[p]) and option.therapist not in data.preferred[p]
+    families = {
+        "continuity": weights.continuity * 60 * sum(len(t) - 1 for t in seen.values()),
+        "preferred_therapist": weights.preferred_therapist * 60 * non_preferred,
+        "load_balance": weights.load_balance * int(loads.max()),
+        "sessions": weights.sessions * 60 * sessions,
+        "therapist_hours": weights.therapist_hours * int(loads.sum()),
+    }
+    quality = families["continuity"] + families["preferred_therapist"] + families["load_balance"]
+    cost = families["sessions"] + families["therapist_hours"]
+    return quality, cost, {name: float(value) for name, value in families.items()}
+
+
+def _full_stage3(
+    data: ProblemData, solution: Solution, params: SolveParams, clock: _Clock, seconds: float, workers: int,
+    on_progress: ProgressCallback | None, stop: StopFlag | None, needed: int,
+    held_level: Callable[[cp_model.CpSolverSolutionCallback], tuple[float, float | None]],
+    levels: dict[str, float], breakdown: dict[str, float], messages: list[str],
+) -> Solution:
+    """Stage 3 over every schedule with the coverage and minimums found (small weeks).
+
+    The assignment stage holds who attends what, so two half-full groups at different starts
+    stay two sessions where one would do, and an appointment stays with a non-preferred
+    therapist (docs/model.md). Here attendance, appointments and seats are all free, with
+    levels 1 and 2 held as constraints; the schedule so far is the hint, and the result is
+    taken only when its (quality, cost) is at least as good. Updates ``levels`` and
+    ``breakdown``; returns the schedule to keep.
+    """
+    coverage = weighted_delivered(data, solution)
+    minimums = _minimums_of(data, solution)
+    built = build_full_model(data, coverage, minimums)
+    v = built.variables
+    assert v is not None
+    attendees = {(k, p) for k, _, people in solution.groups for p in people}
+    opened = {(k, i) for k, i, _ in solution.groups}
+    seated = {(p, k, i) for k, i, people in solution.groups for p in people}
+    chosen = {(s, option) for s, option in solution.appointments}
+    primary: dict[int, int] = {}
+    for k_index, pairs in v.attend.items():
+        for p, var in pairs:
+            primary[var.index] = int((k_index, p) in attendees)
+    for (k_index, i), var in built.sessions.items():
+        primary[var.index] = int((k_index, i) in opened)
+    for key, var in built.seats.items():
+        primary[var.index] = int(key in seated)
+    for s, options in v.appointment.items():
+        for option, var in options:
+            primary[var.index] = int((s, option) in chosen)
+    hint_seconds = min(5.0, max(0.5, seconds / 4))
+    completed = _complete_hint(built.model, primary, hint_seconds, params.deterministic)
+    if completed is None:  # pragma: no cover - the schedule so far obeys every rule of the model
+        messages.append("stage 3 over all schedules of equal coverage: the schedule so far could not be "
+                        "completed into a hint; it is kept")
+        return solution
+    _hint_all(built.model, completed)
+    before = _quality_and_cost(data, solution)
+    counts = (len(solution.groups) + len(solution.appointments),
+              sum(len(people) for _, _, people in solution.groups) + len(solution.appointments))
+    reporter = _Reporter("quality", clock, on_progress, held_level, lambda _cb: counts, needed)
+    budget = clock.remaining() if not params.deterministic else seconds
+    solver = _solver(params, budget, workers)
+    if built.stages:
+        solver, status = _stage3_in_order(built, solver, params, clock, budget, reporter, stop)
+    else:
+        status = _run(solver, built.model, reporter, stop)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return solution
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (p, k_index, i), var in built.seats.items():
+        if solver.value(var):
+            groups[k_index, i].append(p)
+    found = Solution(
+        groups=[(k_index, i, sorted(people)) for (k_index, i), people in sorted(groups.items())],
+        appointments=[(s, option) for s, options in v.appointment.items() for option, var in options if solver.value(var)],
+    )
+    after = _quality_and_cost(data, found)
+    # Levels 1 and 2 are constraints of the model; checked again so that no slip can trade them.
+    if (weighted_delivered(data, found) < coverage or _minimums_of(data, found) > minimums
+            or (after[0], after[1]) > (before[0], before[1])):
+        return solution
+    if (after[0], after[1]) < (before[0], before[1]):
+        messages.append(f"stage 3 over all schedules of equal coverage: quality {before[0]:,} -> {after[0]:,}, "
+                        f"cost {before[1]:,} -> {after[1]:,}")
+    levels["quality"], levels["cost"] = float(after[0]), float(after[1])
+    breakdown.update(after[2])
+    return found
 
 
 def _stage3_in_order(
