@@ -7,8 +7,8 @@ end that no solver process outlives it.
 from __future__ import annotations
 
 import os
-import stat
 import socket
+import stat
 import subprocess
 import sys
 import time
