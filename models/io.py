@@ -413,9 +413,15 @@ class LoadedScenario:
     """A valid scenario with what was learned loading it."""
 
     scenario: Scenario
-    sha256: str
+    sha256: str  # of the file's bytes (loaded from a file), else of the content
     warnings: list[Issue] = field(default_factory=list)
     file: str | None = None
+    content_sha256: str = ""  # of the content (canonical JSON): the same for YAML, JSON and the service
+
+    def digests(self) -> frozenset[str]:
+        """The digests a schedule of this scenario may record as ``scenario.sha256``: the
+        file's (CLI, batch, API) and the content's (the service, which receives JSON)."""
+        return frozenset(d for d in (self.sha256, self.content_sha256) if d)
 
 
 def scenario_from_data(raw: object, file: str | None = None, sha256: str | None = None) -> LoadedScenario:
@@ -429,9 +435,8 @@ def scenario_from_data(raw: object, file: str | None = None, sha256: str | None 
         raise InvalidDocument(file, [Issue("program.week_start", str(error), "error", file)]) from None
     if scenario is None:
         raise InvalidDocument(file, errors)
-    if sha256 is None:
-        sha256 = hashlib.sha256(canonical_json(raw).encode()).hexdigest()
-    return LoadedScenario(scenario, sha256, warnings, file)
+    content = hashlib.sha256(canonical_json(raw).encode()).hexdigest()
+    return LoadedScenario(scenario, sha256 or content, warnings, file, content)
 
 
 def load_scenario(path: str | Path) -> LoadedScenario:

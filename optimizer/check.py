@@ -936,7 +936,8 @@ def check(scenario: Scenario | LoadedScenario | Mapping[str, object], schedule: 
         parsed schedule document.
     scenario_sha256
         The sha256 of the scenario file as loaded; a warning is given when the schedule
-        names a different one.
+        names a different one. Given a ``LoadedScenario``, both its file's and its content's
+        digest (``LoadedScenario.digests``: the service records the content's) match.
 
     Returns
     -------
@@ -944,15 +945,16 @@ def check(scenario: Scenario | LoadedScenario | Mapping[str, object], schedule: 
         Every violation (``report.ok`` when none), warnings, the recomputed objective levels,
         summary and unmet needs.
     """
+    digests = frozenset([scenario_sha256]) if scenario_sha256 is not None else frozenset()
     if isinstance(scenario, LoadedScenario) and scenario_sha256 is None:
-        scenario_sha256 = scenario.sha256
+        scenario_sha256, digests = scenario.sha256, scenario.digests()
     scenario = as_scenario(scenario, "check")
     schedule = as_schedule(schedule, "check")
     checker = _Checker(scenario, schedule)
     checker.run()
     levels, summary, unmet = checker.figures()
     checker.compare(levels, summary, unmet)
-    if scenario_sha256 is not None and schedule.scenario.sha256 is not None and schedule.scenario.sha256 != scenario_sha256:
+    if scenario_sha256 is not None and schedule.scenario.sha256 is not None and schedule.scenario.sha256 not in digests:
         checker.warnings.append(
             f"the schedule was made for a scenario with sha256 {schedule.scenario.sha256[:12]}..., "
             f"not this one ({scenario_sha256[:12]}...): the scenario may have changed since"

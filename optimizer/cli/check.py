@@ -99,7 +99,7 @@ def check(scenario_file: str, schedule_file: str, output_format: Literal["text",
     """
     loaded = load_scenario(scenario_file)
     schedule = load_schedule(schedule_file)
-    report = check_schedule(loaded.scenario, schedule, scenario_sha256=loaded.sha256)
+    report = check_schedule(loaded, schedule)  # (its file's and its content's digests both match)
     if output_format == "json":
         payload = {"scenario": scenario_file, "schedule": schedule_file, **report.to_dict()}
         echo_out(json.dumps(payload, indent=2))

@@ -66,7 +66,7 @@ def _load_pair(schedule_file: str, scenario_file: str) -> tuple[LoadedScenario, 
     warnings: list[Issue] = []
     if schedule.scenario.name != loaded.scenario.program.name:
         warnings.append(Issue("scenario.name", "names another program than the scenario's program.name", "warning", schedule_file))
-    elif schedule.scenario.sha256 and schedule.scenario.sha256 != loaded.sha256:
+    elif schedule.scenario.sha256 and schedule.scenario.sha256 not in loaded.digests():
         warnings.append(Issue("scenario.sha256", "differs from the scenario file's: it was solved from another version", "warning", schedule_file))
     print_issues(warnings)
     return loaded, schedule

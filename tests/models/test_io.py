@@ -103,6 +103,23 @@ def test_data_without_bytes_is_hashed_canonically(raw: dict[str, object]) -> Non
     assert first.sha256 == second.sha256 == hashlib.sha256(canonical_json(raw).encode()).hexdigest()
 
 
+def test_a_schedule_naming_the_contents_digest_is_of_this_scenario(tmp_path: Path) -> None:
+    # The service hashes the JSON it receives (content), the CLI the file (bytes): a schedule
+    # the service made for demo.yaml is checked against demo.yaml with no "may have changed".
+    from optimizer.check import check
+    from optimizer.greedy import greedy_schedule
+
+    loaded = load_scenario(REPO / "scenarios" / "demo.yaml")
+    raw, _ = read_document(REPO / "scenarios" / "demo.yaml")
+    assert loaded.content_sha256 == scenario_from_data(raw).sha256 != loaded.sha256
+    assert loaded.digests() == {loaded.sha256, loaded.content_sha256}
+    schedule = greedy_schedule(loaded.scenario)
+    for digest, warned in ((loaded.content_sha256, False), (loaded.sha256, False), ("0" * 64, True)):
+        stamped = schedule.model_copy(update={"scenario": schedule.scenario.model_copy(update={"sha256": digest})})
+        report = check(loaded, stamped)
+        assert any("may have changed" in w for w in report.warnings) is warned, digest
+
+
 def test_invalid_file_names_itself(tmp_path: Path, raw: dict[str, object]) -> None:
     raw["program"]["week_start"] = "2026-12-09"  # type: ignore[index]
     path = tmp_path / "week.yaml"
