@@ -1357,9 +1357,9 @@ def _full_stage3(
             primary[var.index] = int((s, option) in chosen)
     hint_seconds = min(5.0, max(0.5, seconds / 4))
     completed = _complete_hint(built.model, primary, hint_seconds, params.deterministic)
-    if completed is None:  # pragma: no cover - the schedule so far obeys every rule of the model
-        messages.append("stage 3 over all schedules of equal coverage: the schedule so far could not be "
-                        "completed into a hint; it is kept")
+    if completed is None:  # (out of time: the schedule so far obeys every rule of the model)
+        messages.append("stage 3 over all schedules of equal coverage: no time to start from the schedule "
+                        "so far; it is kept")
         return solution
     _hint_all(built.model, completed)
     before = _quality_and_cost(data, solution)
