@@ -12,7 +12,17 @@ from __future__ import annotations
 import importlib
 
 import pytest
-from builders import appointments, every_day, group_type, groups, make_scenario, participant, people, solve_checked, therapist
+from builders import (
+    appointments,
+    every_day,
+    group_type,
+    groups,
+    make_scenario,
+    participant,
+    people,
+    solve_checked,
+    therapist,
+)
 
 from models.io import load_scenario
 from optimizer.result import SolveParams
