@@ -7,8 +7,9 @@ there must not be able to hide behind the same bug here. It uses only :mod:`mode
 time module :mod:`models.clock`.
 
 The checker reads the schedule as written, in the program's wall clock: ``day``, ``start``
-and ``end`` of a session are program time, and every person's availability is converted into
-that clock with the real dates of ``week_start`` (:meth:`models.clock.WeekClock.windows_to_program`).
+and ``end`` of a session are program time, and every person's availability (weekly windows,
+recurring every week) is converted into that clock on the real dates of the scheduled week
+and the weeks beside it (:meth:`models.clock.WeekClock.windows_to_program`).
 It never raises on a well-formed :class:`~models.schedule.Schedule`: unknown ids, impossible
 times and the like are reported as rule-0 (schedule form) violations, and the checks that
 cannot be made about such a session are skipped.
