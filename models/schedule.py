@@ -48,22 +48,83 @@ class ScenarioRef(BaseModel):
     sha256: Annotated[str | None, AfterValidator(_check_sha256)] = None
 
 
+class SolverAdditions(BaseModel):
+    """The keys the optimizer writes in ``solver`` beside the contract's, all optional.
+
+    This model only documents them: :class:`SolverInfo` adds its fields to its JSON Schema
+    (``iop-roster schema schedule``). When a schedule is read they stay extra keys of
+    ``solver`` (``SolverInfo.model_extra``, where ``batch`` reads ``input_hash``) and their
+    types are not checked, so a hand-edited file, or one an older version wrote, loads as it
+    did, and a key a file does not have is not written back as ``null``.
+    """
+
+    build_seconds: Finite | None = Field(
+        description="Seconds spent building the CP-SAT models (null in deterministic mode: wall times differ run to run)."
+    )
+    greedy_seconds: Finite | None = Field(
+        description="Seconds spent on the greedy starting schedule (null in deterministic mode)."
+    )
+    time_limit: Finite = Field(description="The solve's time limit in seconds, always written as a decimal (`30.0`).")
+    workers: Annotated[int, Field(ge=1)] = Field(description="CP-SAT workers the solve used.")
+    deterministic: bool = Field(
+        description="Whether the solve ran in deterministic mode: same scenario, seed and parameters, same schedule."
+    )
+    ortools_version: str = Field(description="Version of OR-Tools (CP-SAT) that found the schedule.")
+    levels: dict[str, Finite] = Field(
+        description=(
+            "Each objective level's value at this schedule: `coverage` (level 1, in level-1 units, equal to "
+            "`objective`), `minimums` (level 2), `quality` (level 3), `cost` (level 4), and, when re-planning "
+            "(`solve --from`), `kept`: the seats, sessions and appointments of the schedule in force kept. Levels 2 "
+            "to 4 are weighted penalties in minutes (a count is worth 60): lower is better."
+        )
+    )
+    breakdown: dict[str, Finite] = Field(
+        description=(
+            "Each soft family's weighted penalty (weight x quantity, in minutes; a count is worth 60): "
+            "`hours_shortfall`, `days_shortfall` (level 2), `continuity`, `preferred_therapist`, "
+            "`load_balance` (level 3), `sessions`, `therapist_hours` (level 4), and `kept_seats_lost` (a count, "
+            "when re-planning)."
+        )
+    )
+    input_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description=(
+            "Written by `iop-roster batch`: a sha256 of the scenario file's bytes and the parameters that define "
+            "the problem (time limit, relative gap, seed, deterministic mode). A rerun skips a scenario whose "
+            "schedule carries the hash it would record."
+        ),
+    )
+
+
+def _document_solver_schema(schema: JsonDict) -> None:
+    properties = schema["properties"]
+    assert isinstance(properties, dict)
+    additions = SolverAdditions.model_json_schema()["properties"]
+    assert isinstance(additions, dict)
+    properties.update(additions)
+
+
 class SolverInfo(BaseModel):
     """How the schedule was found and how good it provably is (level-1 units).
 
     ``objective`` and ``best_bound`` are priority-weighted delivered sessions; ``gap`` is
-    ``(best_bound - objective) / best_bound``. Extra keys (ortools version, per-level values,
-    per-family breakdown, parameters) are allowed and kept.
+    ``(best_bound - objective) / best_bound``. Other keys are allowed and kept; those the
+    optimizer writes (its parameters, the OR-Tools version, per-level values, per-family
+    breakdown, batch's input hash) are optional properties of the JSON Schema.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_document_solver_schema)
 
-    status: SolverStatus
-    objective: Finite | None = None
-    best_bound: Finite | None = None
-    gap: Finite | None = None
-    wall_seconds: Finite | None = None
-    seed: int | None = None
+    status: SolverStatus = Field(
+        description="`optimal` (level 1 proven), `feasible`, `infeasible`, `unknown` (no schedule in time) or `invalid`."
+    )
+    objective: Finite | None = Field(default=None, description="Priority-weighted delivered sessions (level 1).")
+    best_bound: Finite | None = Field(default=None, description="Proven upper bound of `objective`.")
+    gap: Finite | None = Field(default=None, description="`(best_bound - objective) / best_bound`.")
+    wall_seconds: Finite | None = Field(
+        default=None, description="Seconds the solve took (null in deterministic mode: wall times differ run to run)."
+    )
+    seed: int | None = Field(default=None, description="Random seed of the search.")
 
 
 class ScheduledSession(BaseModel):

@@ -75,3 +75,27 @@ def test_schedule_schema_shape() -> None:
     assert cast("dict[str, object]", status)["enum"] == ["optimal", "feasible", "infeasible", "unknown", "invalid"]
     session = _definitions("schedule")["ScheduledSession"]
     assert session["additionalProperties"] is False
+
+
+def test_solver_block_documents_the_optimizers_additions() -> None:
+    solver = _definitions("schedule")["SolverInfo"]
+    assert solver["additionalProperties"] is True  # other keys are still kept
+    assert solver["required"] == ["status"]  # every addition is optional
+    properties = cast("dict[str, dict[str, object]]", solver["properties"])
+    types = {name: properties[name].get("type") for name in properties}
+    assert types == {
+        "status": "string",
+        "objective": None, "best_bound": None, "gap": None, "wall_seconds": None, "seed": None,  # nullable
+        "build_seconds": None, "greedy_seconds": None,  # null in deterministic mode
+        "time_limit": "number",
+        "workers": "integer",
+        "deterministic": "boolean",
+        "ortools_version": "string",
+        "levels": "object",
+        "breakdown": "object",
+        "input_hash": "string",
+    }
+    for name, entry in properties.items():
+        assert entry["description"], name
+    assert properties["levels"]["additionalProperties"] == {"type": "number"}
+    assert properties["input_hash"]["pattern"] == "^[0-9a-f]{64}$"
