@@ -56,6 +56,7 @@ class SolveParams:
     time_limit
         Seconds for the whole solve (all stages), wall clock; in deterministic mode the
         limit is CP-SAT's deterministic time instead, so results do not depend on load.
+        An integer is stored as a float (so is ``relative_gap``'s).
     relative_gap
         Stop once level 1 is proven within this relative gap of its bound.
     workers
@@ -91,6 +92,11 @@ class SolveParams:
         for name in ("deterministic", "log", "lp_bound"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"SolveParams.{name} must be True or False, not {type(getattr(self, name)).__name__}")
+        # Kept as floats, whichever number was given: the schedule's solver block and batch's
+        # input hash write them, and ``time_limit=5`` must write the same bytes as the CLI's
+        # ``--time-limit 5`` (``5.0``).
+        object.__setattr__(self, "time_limit", float(self.time_limit))
+        object.__setattr__(self, "relative_gap", float(self.relative_gap))
 
     def resolved_workers(self) -> int:
         """The number of workers actually used."""

@@ -16,9 +16,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from models.io import load_scenario, load_schedule
+from models.io import load_scenario, load_schedule, schedule_text
+from models.schema import json_schema
 from optimizer.check import check
 from optimizer.cli import main
+from optimizer.result import SolveParams
+from optimizer.solve import solve
 
 REPO = Path(__file__).resolve().parents[2]
 TWO_STATES = REPO / "scenarios" / "two-states.yaml"
@@ -116,6 +119,23 @@ def test_deterministic_twice_gives_identical_files(tmp_path: Path) -> None:
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert b"seed: 7" in outputs[0]
+
+
+def test_the_python_api_writes_the_bytes_the_cli_writes(tmp_path: Path) -> None:
+    # An integer time limit (``time_limit=2``) is written as the CLI's ``--time-limit 2``: 2.0.
+    out = tmp_path / "cli.yaml"
+    result = invoke(str(TWO_STATES), "-o", str(out), "--deterministic", "--seed", "7", "--time-limit", "2",
+                    "--workers", "2", "--quiet")
+    assert result.exit_code == 0, result.output
+    loaded = load_scenario(TWO_STATES)
+    solved = solve(loaded.scenario, SolveParams(time_limit=2, seed=7, deterministic=True, workers=2),
+                   scenario_sha256=loaded.sha256)
+    assert solved.schedule is not None
+    assert schedule_text(solved.schedule) == out.read_text()
+    assert "  time_limit: 2.0\n" in out.read_text()
+    # Every key of the solver block is documented in the exported JSON Schema.
+    documented = json_schema("schedule")["$defs"]["SolverInfo"]["properties"]  # type: ignore[index]
+    assert set(load_schedule(out).solver.model_dump()) <= set(documented)
 
 
 def _executable() -> str:
