@@ -337,9 +337,16 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         **errors, 415: {"model": ErrorBody, "description": "The body is not sent as JSON (Content-Type: application/json)."},
     }
 
+    created: dict[int | str, dict[str, Any]] = {202: {
+        "description": "The job is stored: `queued`, or `invalid` with the scenario's errors.",
+        "headers": {"Location": {"description": "The job's URL to poll: `/v1/rosters/{id}`.",
+                                 "schema": {"type": "string"}}},
+    }}
+
     @app.post("/v1/rosters", status_code=202, response_model=JobCreated, response_model_exclude_none=True,
               tags=["rosters"],
-              responses={**body_errors, 429: {"model": ErrorBody, "description": "Too many queued jobs for this key."}})
+              responses={**created, **body_errors,
+                         429: {"model": ErrorBody, "description": "Too many queued jobs for this key."}})
     def submit_roster(body: SubmitRequest, response: Response, svc: Service, key_id: Caller) -> JobCreated:
         """Submit a scenario to solve.
 
@@ -351,7 +358,8 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         response.headers["Location"] = f"/v1/rosters/{created.id}"
         return created
 
-    @app.get("/v1/rosters", response_model=JobList, tags=["rosters"], responses=errors)
+    @app.get("/v1/rosters", response_model=JobList, response_model_exclude_none=True, tags=["rosters"],
+             responses=errors)
     def list_rosters(
         svc: Service, key_id: Caller,
         status: Annotated[JobStatus | None, Query(description="Only jobs with this status.")] = None,

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.json_schema import SkipJsonSchema
 
+from models.schedule import SolverStatus
 from optimizer.check import Violation
 
 JobStatus = Literal["queued", "solving", "solved", "stopped", "failed", "invalid"]
@@ -106,21 +108,34 @@ class JobCreated(BaseModel):
 
     id: str
     status: JobStatus
-    errors: list[ErrorItem] | None = None
+    errors: list[ErrorItem] | SkipJsonSchema[None] = Field(default=None, description="With status `invalid`: every error of the scenario.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"id": "q3Yt0u6n8dV1cX9rLk2WbA", "status": "queued"}]})
 
 
 class JobProgress(BaseModel):
-    """The best so far, while solving (objective and bound in level-1 units)."""
+    """The best so far while solving, and the final figures after (objective and bound in level-1 units).
+
+    Every field is optional: a report while solving carries ``stage`` to ``needed``; the final
+    one (``stage`` ``done``) carries ``solver_status`` instead of the counts.
+    """
 
     model_config = ConfigDict(extra="allow")
 
-    stage: str | None = None
-    elapsed: float | None = None
-    objective: float | None = None
-    best_bound: float | None = None
-    gap: float | None = None
+    stage: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="The solve's stage: `coverage`, `minimums`, `continuity`, `changes` (re-planning), `quality`; `done` at the end.",
+    )
+    elapsed: float | SkipJsonSchema[None] = Field(default=None, description="Seconds since the solve started.")
+    objective: float | SkipJsonSchema[None] = Field(default=None, description="Priority-weighted delivered sessions of the best schedule so far.")
+    best_bound: float | SkipJsonSchema[None] = Field(default=None, description="Proven upper bound of the objective.")
+    gap: float | SkipJsonSchema[None] = Field(default=None, description="`(best_bound - objective) / best_bound`.")
+    sessions: int | SkipJsonSchema[None] = Field(default=None, description="Sessions (groups and appointments) of the best schedule so far.")
+    delivered: int | SkipJsonSchema[None] = Field(default=None, description="Needed sessions it delivers (a participant's seat in a group counts one).")
+    needed: int | SkipJsonSchema[None] = Field(default=None, description="Sessions needed by all participants.")
+    solver_status: SolverStatus | SkipJsonSchema[None] = Field(
+        default=None, description="In the final figures: how the solve ended (`optimal`, `feasible`, `infeasible`, `unknown`, `invalid`)."
+    )
 
 
 class JobSummary(BaseModel):
@@ -129,8 +144,8 @@ class JobSummary(BaseModel):
     id: str
     status: JobStatus
     created_at: str = Field(description="UTC, ISO 8601.")
-    started_at: str | None = None
-    finished_at: str | None = None
+    started_at: str | SkipJsonSchema[None] = Field(default=None, description="When its last solve started (UTC, ISO 8601); absent if none has.")
+    finished_at: str | SkipJsonSchema[None] = Field(default=None, description="When the job ended (UTC, ISO 8601); absent until then.")
     attempts: int = Field(description="Times a solve of this job was started.")
 
 
@@ -139,15 +154,16 @@ class JobView(JobSummary):
 
     options: dict[str, JsonValue]
     stop_requested: bool = False
-    progress: JobProgress | None = Field(default=None, description="While solving (and the final figures after).")
-    schedule: Document | None = Field(default=None, description="The schedule document (`format: iop-schedule/1`).")
-    errors: list[ErrorItem] | None = Field(default=None, description="Why the job is `invalid` or `failed`.")
+    progress: JobProgress | SkipJsonSchema[None] = Field(default=None, description="While solving (and the final figures after).")
+    schedule: Document | SkipJsonSchema[None] = Field(default=None, description="The schedule document (`format: iop-schedule/1`).")
+    errors: list[ErrorItem] | SkipJsonSchema[None] = Field(default=None, description="Why the job is `invalid` or `failed`.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "q3Yt0u6n8dV1cX9rLk2WbA", "status": "solving", "created_at": "2026-11-27T08:00:00.000Z",
-        "started_at": "2026-11-27T08:00:00.200Z", "finished_at": None, "attempts": 1,
+        "started_at": "2026-11-27T08:00:00.200Z", "attempts": 1,
         "options": {"time_limit": 10, "seed": 0}, "stop_requested": False,
-        "progress": {"stage": "coverage", "elapsed": 1.4, "objective": 6, "best_bound": 6, "gap": 0.0},
+        "progress": {"stage": "coverage", "elapsed": 1.4, "objective": 6.0, "best_bound": 6.0, "gap": 0.0,
+                     "sessions": 2, "delivered": 6, "needed": 6},
     }]})
 
 
@@ -192,7 +208,7 @@ class CheckResult(BaseModel):
     violations: list[Violation] = Field(description="Each broken hard rule: its number in `scenario-format.md` (0: the schedule's form), a code, a message and the ids involved.")
     warnings: list[str]
     levels: dict[str, float]
-    summary: dict[str, float]
+    summary: dict[str, int | float] = Field(description="The schedule's summary figures, recomputed: counts are integers, `therapist_hours` a number.")
     unmet: list[UnmetItem]
 
 

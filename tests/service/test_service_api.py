@@ -7,6 +7,7 @@ layer needs to be tested; solving is tested against a real server in test_servic
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -17,12 +18,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from servicekit import KEY_A, KEY_B, api_settings
 
+from optimizer.cli import main
+from optimizer.result import Progress, Result, SolveStatus
 from optimizer.service.app import create_app
 from optimizer.service.auth import ConfigurationError, KeyRing
-from optimizer.service.schemas import EXAMPLE_SCENARIO
+from optimizer.service.runner import outcome, progress_document
+from optimizer.service.schemas import EXAMPLE_SCENARIO, JobProgress
 from optimizer.service.settings import ServiceSettings, database_url
 from optimizer.service.store import prepare_database
 
@@ -98,6 +103,18 @@ def test_list_shows_own_jobs_newest_first_and_filters(client: TestClient) -> Non
     stopped = client.get("/v1/rosters", params={"status": "stopped"}, headers=A).json()["jobs"]
     assert [job["id"] for job in stopped] == [first]
     assert len(client.get("/v1/rosters", params={"limit": 1}, headers=A).json()["jobs"]) == 1
+
+
+def test_list_items_leave_absent_fields_out_as_the_job_does(client: TestClient) -> None:
+    queued, stopped = submit(client), submit(client)
+    client.delete(f"/v1/rosters/{stopped}", headers=A)
+    jobs = {job["id"]: job for job in client.get("/v1/rosters", headers=A).json()["jobs"]}
+    assert set(jobs[queued]) == {"id", "status", "created_at", "attempts"}  # never started nor finished: no nulls
+    assert set(jobs[stopped]) == {"id", "status", "created_at", "finished_at", "attempts"}
+    for job_id, item in jobs.items():
+        view = client.get(f"/v1/rosters/{job_id}", headers=A).json()
+        assert item == {key: view[key] for key in item}
+        assert set(view) - set(item) <= {"options", "stop_requested", "progress", "schedule", "errors"}
 
 
 def test_delete_of_a_queued_job_stops_it_and_is_idempotent(client: TestClient) -> None:
@@ -248,6 +265,21 @@ def test_check_a_good_and_a_bad_schedule(client: TestClient) -> None:
     assert {violation["rule"] for violation in body["violations"]} == {1}
 
 
+def test_check_answers_what_the_cli_prints_integers_included(client: TestClient, tmp_path: Path) -> None:
+    schedule = schedule_of(SESSION, SESSION | {"id": "S002", "day": "wed"})
+    body = client.post("/v1/check", json={"scenario": EXAMPLE_SCENARIO, "schedule": schedule}, headers=A).json()
+    assert body["summary"]["sessions"] == 2 and isinstance(body["summary"]["sessions"], int)
+    (tmp_path / "scenario.json").write_text(json.dumps(EXAMPLE_SCENARIO))
+    (tmp_path / "schedule.json").write_text(json.dumps(schedule))
+    printed = CliRunner().invoke(main, ["check", str(tmp_path / "scenario.json"), str(tmp_path / "schedule.json"),
+                                        "--format", "json"])
+    assert printed.exit_code == 0, printed.output
+    report = json.loads(printed.stdout)
+    del report["scenario"], report["schedule"]  # the CLI names its files
+    # The same text, so the same types: 2 is never 2.0.
+    assert json.dumps(body, sort_keys=True) == json.dumps(report, sort_keys=True)
+
+
 def test_check_with_an_invalid_scenario_or_schedule_is_422_with_paths(client: TestClient) -> None:
     broken = SESSION | {"day": "someday", "therapist": SECRET}
     answer = client.post("/v1/check", json={"scenario": {"format": "iop-scenario/1"}, "schedule": schedule_of(broken)},
@@ -301,6 +333,32 @@ def test_openapi_documents_every_endpoint_with_examples(client: TestClient) -> N
         assert schemas[name]["examples"], name
     assert document["components"]["securitySchemes"]["APIKeyHeader"]["name"] == "X-API-Key"
     assert set(document["paths"]["/v1/rosters"]["post"]["responses"]) >= {"202", "401", "413", "422", "429"}
+
+
+def test_openapi_declares_the_location_header_and_every_progress_figure(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    created = document["paths"]["/v1/rosters"]["post"]["responses"]["202"]
+    assert created["headers"]["Location"]["schema"] == {"type": "string"}
+    assert created["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/JobCreated"}
+    schemas = document["components"]["schemas"]
+    progress = schemas["JobProgress"]["properties"]
+    final = outcome(Result(status=SolveStatus.UNKNOWN, schedule=None), stop_asked=False)[3]
+    assert set(progress) == {f.name for f in dataclasses.fields(Progress)} | set(final)
+    assert all(entry.get("description") for entry in progress.values())
+    assert progress["sessions"]["type"] == progress["delivered"]["type"] == progress["needed"]["type"] == "integer"
+    assert progress["solver_status"]["enum"] == [status.value for status in SolveStatus]
+    # Left out when absent, so never null.
+    for name in ("started_at", "finished_at"):
+        assert schemas["JobSummary"]["properties"][name]["type"] == "string"  # no anyOf with null
+    summary = schemas["CheckResult"]["properties"]["summary"]["additionalProperties"]
+    assert summary == {"anyOf": [{"type": "integer"}, {"type": "number"}]}
+
+
+def test_progress_figures_come_back_with_their_types() -> None:
+    report = progress_document(Progress("coverage", 1.25, 20.0, 23.0, 0.13, 6, 20, 23))
+    assert JobProgress.model_validate(report).model_dump(exclude_none=True) == report
+    final = {"stage": "done", "elapsed": 2.0, "objective": 23.0, "best_bound": 23.0, "gap": 0.0, "solver_status": "optimal"}
+    assert JobProgress.model_validate(final).model_dump(exclude_none=True) == final
 
 
 # ---------------------------------------------------------------------------- keys
