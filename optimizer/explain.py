@@ -521,6 +521,8 @@ class Suggestion:
 
     ``gain`` is in level-1 units (priority-weighted delivered sessions), ``sessions_gained``
     unweighted; ``served`` names the needs unmet in the baseline that got more sessions.
+    The baseline is :attr:`SuggestionReport.baseline_objective`'s solve (with a warm start,
+    the unchanged week re-solved from the same schedule).
     """
 
     change: Change
@@ -548,7 +550,25 @@ class Suggestion:
 
 @dataclass
 class SuggestionReport:
-    """Measured what-if changes, against a baseline solve with the same parameters."""
+    """Measured what-if changes, against a baseline solve with the same parameters.
+
+    Attributes
+    ----------
+    baseline_objective
+        What every gain is measured against: the solve of the unchanged scenario from
+        scratch or, with ``warm_start``, its re-solve from the schedule every trial starts
+        from (same parameters, so the search it adds is not credited to any change).
+    start_objective
+        With ``warm_start``: the objective of the schedule every warm solve starts from
+        (the from-scratch baseline); None otherwise.
+    tried
+        Every change re-solved, with its gain.
+    untried
+        The changes picked for a trial (at most ``max_trials``) that the time budget left
+        out; the notes say how many.
+    candidates
+        How many changes the reasons proposed, tried or not (only ``max_trials`` are picked).
+    """
 
     baseline_objective: float
     params: SolveParams
@@ -557,6 +577,8 @@ class SuggestionReport:
     wall_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     warm_start: bool = False
+    start_objective: float | None = None
+    candidates: int = 0
 
     def top(self, count: int = 3) -> list[Suggestion]:
         """The changes with a positive gain, largest first (ties: more sessions, then estimate)."""
@@ -568,10 +590,12 @@ class SuggestionReport:
         """JSON-ready form: the top suggestions and everything tried."""
         return {
             "baseline_objective": self.baseline_objective,
+            "start_objective": self.start_objective,
             "params": asdict(self.params),
             "warm_start": self.warm_start,
             "top": [s.to_dict() for s in self.top(count)],
             "tried": [s.to_dict() for s in self.tried],
+            "candidates": self.candidates,
             "untried": len(self.untried),
             "wall_seconds": round(self.wall_seconds, 2),
             "notes": list(self.notes),
@@ -603,8 +627,9 @@ def solve_changed(scenario: Scenario, change: Change, params: SolveParams, *, wa
         None: solve from scratch. A schedule of the unchanged scenario: solve from it
         (``optimizer.solve`` with a ``replan`` request, nothing locked: its sessions seed the
         greedy floor, and keeping them ranks just below coverage, so the changed week moves
-        as few people as it can). Every change here only adds options, so the baseline
-        schedule stays valid and the gain cannot be negative.
+        as few people as it can). Every change here only adds options, so the schedule
+        stays valid and the result is never below it; :func:`suggest` compares it with the
+        unchanged scenario solved from the same schedule.
     """
     return _default_solver(apply_change(scenario, change), params, warm_from)
 
@@ -658,8 +683,11 @@ def suggest(
     warm_start
         False (default): each changed scenario is solved from scratch, like the baseline, so
         a gain compares two fresh solves (and carries their search noise). True: each is
-        solved from the baseline's schedule (see :func:`solve_changed`): what the change
-        adds to the plan at hand, never negative, less noisy.
+        solved from the baseline's schedule (see :func:`solve_changed`), and so is the
+        unchanged scenario, once (one more solve): a gain compares two solves from the same
+        schedule with the same parameters, so what the search alone finds is credited to no
+        change. What the change adds to the plan at hand; less noisy, but not free of noise
+        (a change moves the search, so a small gain either way is no clear effect).
 
     Returns
     -------
@@ -671,11 +699,21 @@ def suggest(
     durations: list[float] = []
     notes: list[str] = []
     say = progress or (lambda _line: None)
+
+    def timed(changed: Scenario, warm_from: Schedule | None) -> Result:
+        started = time.perf_counter()
+        result = run(changed, params, warm_from)
+        durations.append(time.perf_counter() - started)
+        return result
+
+    def fits() -> bool:
+        """Whether one more solve, as slow as the slowest so far, ends inside the budget."""
+        estimate = max(durations) if durations else params.time_limit
+        return time.perf_counter() - began + estimate <= time_budget
+
     if baseline is None:
         say("solving the unchanged scenario (baseline)")
-        started = time.perf_counter()
-        baseline = run(scenario, params, None)
-        durations.append(time.perf_counter() - started)
+        baseline = timed(scenario, None)
     elif baseline.wall_seconds > 0:
         durations.append(baseline.wall_seconds)
     if baseline.objective is None or baseline.schedule is None:
@@ -685,13 +723,33 @@ def suggest(
         explanations = explain_unmet(scenario, schedule, data=data)
     changes = candidate_changes(scenario, explanations, data=data)
     trials = _pick_trials(changes, max_trials)
-    report = SuggestionReport(float(baseline.objective), params, notes=notes, warm_start=warm_start)
-    warm_from = baseline.schedule if warm_start else None
-    base_delivered, base_unmet = _delivered(baseline)
+    report = SuggestionReport(float(baseline.objective), params, notes=notes, warm_start=warm_start, candidates=len(changes))
+    # What the gains are measured against. From scratch: the baseline itself. Warm: every
+    # changed week is solved from the baseline's schedule with the same budget, and that
+    # solve keeps searching, so the unchanged week re-solved the same way is the reference;
+    # against the baseline, a change would be credited with what the extra search finds.
+    reference, warm_from = baseline, None
+    if warm_start and trials:
+        warm_from = baseline.schedule
+        report.start_objective = float(baseline.objective)
+        if not fits():
+            report.untried.extend(trials)
+            notes.append(
+                f"time budget {time_budget:g} s reached before the unchanged week was re-solved from the baseline "
+                f"schedule; {len(trials)} not tried"
+            )
+            report.wall_seconds = time.perf_counter() - began
+            return report
+        say("re-solving the unchanged scenario from the baseline schedule (what the changes are measured against)")
+        reference = timed(scenario, warm_from)
+        if reference.objective is None or reference.schedule is None:
+            notes.append("the re-solve of the unchanged scenario from the baseline schedule found no schedule")
+            report.wall_seconds = time.perf_counter() - began
+            return report
+        report.baseline_objective = float(reference.objective)
+    base_delivered, base_unmet = _delivered(reference)
     for position, change in enumerate(trials):
-        elapsed = time.perf_counter() - began
-        estimate = max(durations) if durations else params.time_limit
-        if elapsed + estimate > time_budget:
+        if not fits():
             report.untried.extend(trials[position:])
             notes.append(f"time budget {time_budget:g} s reached after {position} trial(s); {len(trials) - position} not tried")
             break
@@ -700,9 +758,7 @@ def suggest(
         except ValueError as error:
             notes.append(f"{change.description}: not applicable ({error})")
             continue
-        started = time.perf_counter()
-        result = run(changed, params, warm_from)
-        durations.append(time.perf_counter() - started)
+        result = timed(changed, warm_from)
         if result.objective is None:
             notes.append(f"{change.description}: the re-solve found no schedule")
             say(f"trial {position + 1}/{len(trials)}: no schedule: {change.description}")
@@ -712,17 +768,17 @@ def suggest(
             f"{participant} {need}" for (participant, need), missing in sorted(base_unmet.items())
             if unmet.get((participant, need), 0) < missing
         )
-        say(f"trial {position + 1}/{len(trials)}: {float(result.objective) - float(baseline.objective):+g}: {change.description}")
+        gain = float(result.objective) - report.baseline_objective
+        say(f"trial {position + 1}/{len(trials)}: {gain:+g}: {change.description}")
         report.tried.append(Suggestion(
             change=change,
-            gain=float(result.objective) - float(baseline.objective),
+            gain=gain,
             sessions_gained=delivered - base_delivered,
             objective=float(result.objective),
             served=served,
             wall_seconds=durations[-1],
             messages=tuple(result.messages),
         ))
-    report.untried.extend(c for c in changes if c not in trials)
     report.wall_seconds = time.perf_counter() - began
     return report
 

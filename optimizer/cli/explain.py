@@ -71,11 +71,13 @@ def explanation_text(explanation: Explanation, *, top: int = 3, verbose: bool = 
     if report is not None:
         lines.append("")
         params = report.params
+        baseline = f"baseline objective {report.baseline_objective:g}"
+        if report.start_objective is not None:
+            baseline += f": the unchanged week re-solved the same way, from {report.start_objective:g}"
         lines.append(
             f"Suggestions (each measured by a re-solve: time limit {params.time_limit:g} s, seed {params.seed}, "
             f"{'deterministic' if params.deterministic else 'not deterministic'}, "
-            f"{'from the baseline schedule' if report.warm_start else 'from scratch'}; "
-            f"baseline objective {report.baseline_objective:g})"
+            f"{'from the baseline schedule' if report.warm_start else 'from scratch'}; {baseline})"
         )
         best = report.top(top)
         if not best:
@@ -109,7 +111,7 @@ def explanation_text(explanation: Explanation, *, top: int = 3, verbose: bool = 
 @click.option("--format", "output_format", type=Choice(["text", "json"]), default="text", show_default=True, help="Plain text for people, JSON for software.")
 @click.option("--verbose", is_flag=True, help="List every unmet need, reason and item.")
 @click.option("--quiet", is_flag=True, help="No progress of the suggestion solves on stderr.")
-@click.option("--warm", is_flag=True, help="Solve each changed week from the baseline schedule (gains never negative, less noisy).")
+@click.option("--warm", is_flag=True, help="Solve each changed week, and the unchanged one, from the baseline schedule (less noisy; one more solve).")
 @friendly_errors
 def explain(
     scenario: str,

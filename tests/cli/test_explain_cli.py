@@ -105,6 +105,10 @@ def test_suggest_ranks_measured_changes(files: tuple[Path, Path]) -> None:
     assert (best["gain"], best["sessions_gained"]) == (2, 2)
     assert best["served"] == ["TX1 process", "TX2 process"]
     assert suggestions["params"]["deterministic"] is True
+    # Every trial picked ran: none left out by the budget, whatever the candidates beyond --trials.
+    assert suggestions["untried"] == 0 and suggestions["notes"] == []
+    assert suggestions["candidates"] >= len(suggestions["tried"]) == 3
+    assert suggestions["start_objective"] is None
 
     text = invoke(str(scenario), str(schedule), "--suggest", "--solve-time", "2", "--workers", "1", "--trials", "3")
     assert text.exit_code == 0, text.output
@@ -115,7 +119,8 @@ def test_suggest_ranks_measured_changes(files: tuple[Path, Path]) -> None:
     assert "[explain] trial 1/" in text.stderr
     assert "from scratch; baseline objective 2)" in text.stdout
     warm = invoke(str(scenario), str(schedule), "--suggest", "--solve-time", "2", "--workers", "1", "--trials", "3", "--warm")
-    assert "from the baseline schedule; baseline objective 2)" in warm.stdout
+    # Warm: the gains are measured against the unchanged week re-solved from the same schedule.
+    assert "from the baseline schedule; baseline objective 2: the unchanged week re-solved the same way, from 2)" in warm.stdout
     assert "  1. +2 priority-weighted (+2 sessions): license T1 in TX" in warm.stdout
     quiet = invoke(str(scenario), str(schedule), "--suggest", "--solve-time", "2", "--workers", "1", "--trials", "1", "--quiet")
     assert "[explain]" not in quiet.stderr

@@ -256,10 +256,35 @@ def test_warm_started_trials_never_lose_and_reproduce() -> None:
     assert baseline.schedule is not None and baseline.objective is not None
     report = suggest(scenario, baseline.schedule, SMALL, time_budget=120, max_trials=6, baseline=baseline, warm_start=True)
     assert report.warm_start and len(report.tried) == 6
-    assert all(s.gain >= 0 for s in report.tried), [(s.change.description, s.gain) for s in report.tried]
+    assert report.start_objective == baseline.objective
+    assert all(s.objective >= baseline.objective for s in report.tried), [(s.change.description, s.objective) for s in report.tried]
     best = report.top(1)[0]
     again = solve_changed(scenario, best.change, SMALL, warm_from=baseline.schedule)
-    assert again.objective == best.objective == baseline.objective + best.gain
+    assert again.objective == best.objective == report.baseline_objective + best.gain
+
+
+def test_warm_gains_leave_out_what_the_search_alone_finds() -> None:
+    # The warm solves start from a poor plan: an empty week (objective 0). Re-solved from it,
+    # the unchanged week serves P1 and P2 at Mon 10:00 (2): search, not any change, and the
+    # reference of every gain. Licensing T1 in Texas adds TX1 and TX2 to that session (4:
+    # +2, serving exactly them); another process start (targeted at P1 and P2, unmet in the
+    # empty week) cannot help: +0, serving nobody, and not suggested. Measured against the
+    # empty week, every change got the 2 of the search besides (the bug this pins).
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(2, 4))],
+        therapists=[therapist("T1")],
+        participants=[*people("P", 2, {"process": 1}), *people("TX", 2, {"process": 1}, state="TX")],
+    )
+    empty = _schedule(scenario, [])
+    poor = Result(status=SolveStatus.FEASIBLE, schedule=empty, objective=0.0)
+    report = suggest(scenario, empty, SMALL, time_budget=120, max_trials=3, baseline=poor, warm_start=True)
+    assert (report.start_objective, report.baseline_objective) == (0, 2)
+    gains = {s.change.title: (s.gain, s.sessions_gained, s.served) for s in report.tried}
+    assert gains.pop("license T1 in TX") == (2, 2, ("TX1 process", "TX2 process"))
+    assert len(gains) == 2 and all(title.startswith("open a process start") for title in gains), gains
+    assert set(gains.values()) == {(0, 0, ())}
+    assert [s.change.title for s in report.top(3)] == ["license T1 in TX"]
+    assert report.to_dict()["start_objective"] == 0
 
 
 def test_suggest_keeps_to_the_time_budget() -> None:
@@ -274,9 +299,16 @@ def test_suggest_keeps_to_the_time_budget() -> None:
         calls.append(changed)
         return Result(status=SolveStatus.FEASIBLE, schedule=None, objective=None)
 
-    report = suggest(scenario, _schedule(scenario, []), SMALL, time_budget=0.0, baseline=solve(scenario, SMALL), solver=slow)
+    report = suggest(scenario, _schedule(scenario, []), SMALL, time_budget=0.0, max_trials=2, baseline=solve(scenario, SMALL), solver=slow)
     assert calls == [] and report.tried == []
-    assert report.notes[0].startswith("time budget 0 s reached after 0 trial(s)")
+    # The count in the note and in JSON is of the trials the budget left out; the candidates
+    # beyond --trials were never picked.
+    assert report.notes == ["time budget 0 s reached after 0 trial(s); 2 not tried"]
+    assert len(report.untried) == report.to_dict()["untried"] == 2
+    assert report.to_dict()["candidates"] == report.candidates > 2
+    warm = suggest(scenario, _schedule(scenario, []), SMALL, time_budget=0.0, max_trials=2, baseline=solve(scenario, SMALL), solver=slow, warm_start=True)
+    assert calls == [] and warm.to_dict()["untried"] == 2
+    assert warm.notes == ["time budget 0 s reached before the unchanged week was re-solved from the baseline schedule; 2 not tried"]
     report = suggest(scenario, _schedule(scenario, []), SMALL, time_budget=60.0, max_trials=2, baseline=solve(scenario, SMALL), solver=slow)
     assert len(calls) == 2
     assert all("the re-solve found no schedule" in note for note in report.notes)
@@ -333,6 +365,6 @@ def test_harbor_warm_started_suggestion_is_reproduced(harbor: tuple[Scenario, Re
     assert result.schedule is not None
     report = suggest(scenario, result.schedule, HARBOR_PARAMS, time_budget=600, max_trials=1, baseline=result, warm_start=True)
     [tried] = report.tried
-    assert tried.gain >= 0
+    assert tried.objective >= result.objective  # type: ignore[operator]
     again = solve_changed(scenario, tried.change, HARBOR_PARAMS, warm_from=result.schedule)
-    assert again.objective == tried.objective
+    assert again.objective == tried.objective == report.baseline_objective + tried.gain
