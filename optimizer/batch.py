@@ -41,7 +41,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -663,6 +663,17 @@ def _connect(client_class: type[Client], address: str, timeout: float | None) ->
     raise BatchUsageError(f"cannot use scheduler {address}: {reason}")
 
 
+def _require_dask() -> None:
+    """Refuse the Dask options when the 'dask' extra is not installed (a usage error)."""
+    try:
+        import distributed  # noqa: F401
+    except ModuleNotFoundError as error:
+        raise BatchUsageError(
+            f"--scheduler and --local-cluster need the 'dask' extra ({error.name} is not installed): "
+            "pip install 'iop-roster[dask]'"
+        ) from None
+
+
 class DaskExecutor(BatchExecutor):
     """A Dask distributed cluster through ``Client.get_executor()``.
 
@@ -680,13 +691,8 @@ class DaskExecutor(BatchExecutor):
         connect_timeout: float | None = None,
         solver_workers: int | None = None,
     ) -> None:
-        try:
-            from distributed import Client, LocalCluster
-        except ModuleNotFoundError as error:
-            raise BatchUsageError(
-                f"--scheduler and --local-cluster need the 'dask' extra ({error.name} is not installed): "
-                "pip install 'iop-roster[dask]'"
-            ) from None
+        _require_dask()
+        from distributed import Client, LocalCluster
 
         self._cluster: LocalCluster | None = None
         if address is None:
@@ -1281,8 +1287,10 @@ def run_batch(
     params
         Solve parameters; ``workers`` None lets the executor choose (see :func:`pool_shape`).
     jobs, scheduler, local_cluster
-        Which executor (see :func:`open_executor`); none is started when every scenario is
-        skipped or unreadable.
+        Which executor (see :func:`open_executor`). A scheduler is connected to first,
+        before the output folder is made or read, so one that cannot be used raises with
+        nothing written (even when every scenario would be skipped); a local pool or
+        cluster is started only when something is left to solve.
     retries
         Extra attempts for a crashed solve.
     on_event
@@ -1301,7 +1309,8 @@ def run_batch(
     Raises
     ------
     BatchUsageError
-        No inputs, or executor options that cannot work (see :func:`open_executor`).
+        No inputs, or executor options that cannot work (see :func:`open_executor`), before
+        anything is written.
     SystemExit
         Called while a spawned worker process imports the main script (a script without
         ``if __name__ == "__main__":``): the worker stops with a message saying so.
@@ -1313,22 +1322,36 @@ def run_batch(
     if not inputs:
         raise BatchUsageError(NO_INPUTS)
     check_executor_options(jobs, scheduler, local_cluster, params.workers)
-    plan = plan_batch(inputs, out_dir, params)
-    label = "nothing to solve"
-    try:
-        known = list(plan.rows.values())  # skipped and unreadable inputs are reported first
-        plan.rows.clear()
-        reporter = _Run(plan, on_event)
-        for row in known:
-            reporter.finish(row, solved=False)
-        if plan.tasks:
-            with open_executor(
-                len(plan.tasks), jobs, scheduler, local_cluster, plan.params.workers
-            ) as executor:
-                label = executor.label
-                if on_executor is not None:
-                    on_executor(executor)
-                execute(plan, executor, retries, on_event, task_function)
-    finally:
-        rows = write_summaries(plan)
+    with ExitStack() as stack:
+        # Usage errors before the output folder is touched: a scheduler that cannot be used
+        # (no port, no answer) must not leave a summary of 'not run' rows, nor pass unseen
+        # because every scenario is skipped. Connecting costs little; a local pool or
+        # cluster waits for the plan (its size, or nothing to solve).
+        connected: BatchExecutor | None = None
+        if scheduler is not None:
+            connected = stack.enter_context(
+                open_executor(0, scheduler=scheduler, solver_workers=params.workers)
+            )
+        elif local_cluster is not None:
+            _require_dask()
+        plan = plan_batch(inputs, out_dir, params)
+        label = "nothing to solve"
+        try:
+            known = list(plan.rows.values())  # skipped and unreadable inputs are reported first
+            plan.rows.clear()
+            reporter = _Run(plan, on_event)
+            for row in known:
+                reporter.finish(row, solved=False)
+            if plan.tasks:
+                with (
+                    nullcontext(connected)
+                    if connected is not None
+                    else open_executor(len(plan.tasks), jobs, None, local_cluster, plan.params.workers)
+                ) as executor:
+                    label = executor.label
+                    if on_executor is not None:
+                        on_executor(executor)
+                    execute(plan, executor, retries, on_event, task_function)
+        finally:
+            rows = write_summaries(plan)
     return BatchReport(rows, label)

@@ -66,6 +66,7 @@ def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 2
     assert "cannot use scheduler tcp://127.0.0.1:9: cannot connect: " in stderr
     assert "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()  # refused before the output folder was made
 
 
 @pytest.mark.parametrize(
@@ -90,6 +91,24 @@ def test_a_scheduler_address_dask_cannot_use_is_a_usage_error(
     assert reason in stderr
     assert "internal error" not in stderr
     assert "Traceback" not in stderr
+    assert not (tmp_path / "out").exists()  # no summary of 'not run' rows
+
+
+@needs_solver
+def test_an_unusable_scheduler_leaves_a_finished_batch_as_it_was(tmp_path: Path) -> None:
+    # Every scenario would be skipped: the scheduler was never looked at (exit 0), and a
+    # scheduler refused later rewrote the summary with 'not run' rows.
+    pytest.importorskip("distributed")
+    scenario = tmp_path / "two-states.yaml"
+    shutil.copy(TWO_STATES, scenario)
+    out = tmp_path / "out"
+    code, _, stderr = _run(str(scenario), "--out", str(out), "--time-limit", "1", "--jobs", "1")
+    assert code == 0, stderr
+    before = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in out.iterdir()}
+    code, _, stderr = _run(str(scenario), "--out", str(out), "--time-limit", "1", "--scheduler", "localhost")
+    assert code == 2, stderr
+    assert "cannot use scheduler localhost: missing port number" in stderr
+    assert {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in out.iterdir()} == before
 
 
 @pytest.mark.parametrize("address", ["", "  "])

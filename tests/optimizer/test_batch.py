@@ -455,6 +455,59 @@ def test_nothing_to_do_starts_no_executor(tmp_path: Path) -> None:
     assert report.executor == "nothing to solve"
 
 
+def test_an_unusable_scheduler_is_refused_before_the_output_folder_is_touched(tmp_path: Path) -> None:
+    # It was found only when a solve was due: after the folder was made and its summary
+    # rewritten with 'not run' rows, and never when every scenario was skipped or unreadable.
+    inputs = _invalid_folder(tmp_path / "in", ["x"])
+    params = SolveParams(time_limit=1)
+    with pytest.raises(BatchUsageError, match="cannot use scheduler localhost: missing port number"):
+        run_batch(inputs, tmp_path / "new", params, scheduler="localhost")
+    assert not (tmp_path / "new").exists()
+
+    out = tmp_path / "out"
+    run_batch(inputs, out, params, jobs=1)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    with pytest.raises(BatchUsageError, match="cannot use scheduler localhost"):
+        run_batch(inputs, out, params, scheduler="localhost")
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+
+    unreadable = tmp_path / "gone.yaml"
+    unreadable.write_text("x: 1\n")
+    nothing_to_solve = discover_inputs([unreadable])
+    unreadable.unlink()
+    with pytest.raises(BatchUsageError, match="cannot use scheduler localhost"):
+        run_batch(nothing_to_solve, tmp_path / "empty", params, scheduler="localhost")
+    assert not (tmp_path / "empty").exists()
+
+
+def test_a_scheduler_connected_to_first_solves_what_is_left(tmp_path: Path) -> None:
+    # Connected before planning; with nothing to solve it runs nothing, otherwise the same
+    # client solves (invalid files: validated in the worker, no solver needed).
+    distributed = pytest.importorskip("distributed")
+    unreadable = tmp_path / "gone.yaml"
+    unreadable.write_text("x: 1\n")
+    nothing_to_solve = discover_inputs([unreadable])
+    unreadable.unlink()
+    started: list[BatchExecutor] = []
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        idle = run_batch(
+            nothing_to_solve, tmp_path / "idle", SolveParams(time_limit=1), scheduler=address,
+            on_executor=started.append,
+        )
+        assert started == [] and idle.executor == "nothing to solve"
+        assert [row.outcome for row in idle.rows] == ["invalid"]
+        inputs = _invalid_folder(tmp_path / "in", ["x", "y"])
+        busy = run_batch(
+            inputs, tmp_path / "busy", SolveParams(time_limit=1), scheduler=address,
+            on_executor=started.append,
+        )
+    assert len(started) == 1 and busy.executor.startswith(f"Dask at {address}: ")
+    assert [row.outcome for row in busy.rows] == ["invalid", "invalid"]
+
+
 # --------------------------------------------------------------------------------------------
 # End to end, with the real solver and checker
 # --------------------------------------------------------------------------------------------
