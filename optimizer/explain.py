@@ -36,7 +36,7 @@ from models.scenario import Scenario
 from models.schedule import Schedule, UnmetNeed
 from optimizer.check import CheckReport, check
 from optimizer.data import AppointmentSpec, ProblemData, build_problem_data
-from optimizer.reasons import REASON_TITLES, NeedExplanation, Reason, ReasonAnalysis, when
+from optimizer.reasons import REASON_TITLES, NeedExplanation, Reason, ReasonAnalysis, span, when
 from optimizer.result import Result, SolveParams
 
 __all__ = [
@@ -384,7 +384,7 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
             return
         day, window = local
         zone = "" if therapist.timezone in (None, program.timezone) else f" ({day} {window} in {therapist.timezone})"
-        text = f"add {_program_span(start, end)} (program time{zone}) to {therapist.id}'s availability, {missing} min more"
+        text = f"add {span(start, end)} (program time{zone}) to {therapist.id}'s availability, {missing} min more"
         propose(Change("extend_availability", "", title=text, therapist=therapist.id, day=day, window=window), weight, target)
 
     for explanation in explanations:
@@ -494,11 +494,6 @@ def _described(title: str, targets: Sequence[str]) -> str:
         per_need[target.split(" ", 1)[1]] += 1
     needs = ", ".join(f"{need} {count}" for need, count in sorted(per_need.items(), key=lambda item: (-item[1], item[0])))
     return f"{title}, for {len(targets)} unmet need(s): {needs}"
-
-
-def _program_span(start: int, end: int) -> str:
-    day = start // MINUTES_PER_DAY
-    return f"{when(start)}-{format_time(end - day * MINUTES_PER_DAY)}"
 
 
 def _pick_trials(changes: Sequence[Change], count: int) -> list[Change]:
