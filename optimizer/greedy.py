@@ -5,11 +5,17 @@ serves the most (priority-weighted) people right now, fill it, repeat while any 
 can reach its minimum size; then top up open sessions with spare seats; then fit the
 one-to-one appointments into the gaps, preferring days a participant already attends.
 Every step keeps every hard rule, so its schedule always passes the checker.
+
+Every hard rule is a cap (on time, days, hours, seats, sessions, concurrency) except a
+group's minimum size, and a session is only ever opened with its minimum already seated, so
+each step's schedule obeys every rule too: a greedy stopped at a deadline returns the
+sessions booked so far, and they pass the checker as well.
 """
 
 from __future__ import annotations
 
 import heapq
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +47,25 @@ class Solution:
         for k, _, people in self.groups:
             out.setdefault(k, []).extend(people)
         return out
+
+
+class _Deadline:
+    """The greedy's time check: a ``time.perf_counter()`` value, or ``None`` for none.
+
+    Once passed it stays passed, so the phase it stops and every later phase (and the second
+    variant) book nothing more; ``passed`` then also tells the caller the greedy was cut short.
+    Only loop heads check it, each before one more session is looked for, so a greedy that is
+    never stopped makes the same schedule as one with no deadline.
+    """
+
+    def __init__(self, deadline: float | None) -> None:
+        self.deadline = deadline
+        self.passed = False
+
+    def reached(self) -> bool:
+        if not self.passed and self.deadline is not None and time.perf_counter() >= self.deadline:
+            self.passed = True
+        return self.passed
 
 
 class _State:
@@ -196,9 +221,11 @@ def _book_fixed(data: ProblemData, state: _State, fixed: FixedSessions) -> None:
         state.appointments_left[held.spec] -= 1
 
 
-def _book_seed(data: ProblemData, state: _State, seed: Solution, solution: Solution) -> None:
+def _book_seed(data: ProblemData, state: _State, seed: Solution, solution: Solution, clock: _Deadline) -> None:
     """Keep what can be kept of a schedule in force: each session if it still obeys every rule."""
     for k_index, i, people in seed.groups:
+        if clock.reached():
+            return
         k = data.candidates[k_index]
         t = int(k.therapists[i])
         g = k.group_type
@@ -234,6 +261,8 @@ def _book_seed(data: ProblemData, state: _State, seed: Solution, solution: Solut
         state.at_candidate.setdefault(k_index, set()).update(members)
         solution.groups.append((k_index, i, members))
     for spec_index, option in seed.appointments:
+        if clock.reached():
+            return
         p = data.appointments[spec_index].participant
         if state.appointments_left[spec_index] <= 0:
             continue
@@ -261,21 +290,34 @@ def greedy_solution(
     ``fixed`` sessions are booked first and kept; then whatever of ``seed`` (a schedule in
     force) still obeys every rule; then the greedy fills the rest.
     """
+    return _greedy_variant(data, appointments_first=appointments_first, fixed=fixed, seed=seed, clock=_Deadline(None))
+
+
+def _greedy_variant(
+    data: ProblemData,
+    *,
+    appointments_first: bool,
+    fixed: FixedSessions | None,
+    seed: Solution | None,
+    clock: _Deadline,
+) -> Solution:
+    """:func:`greedy_solution`, stopping where ``clock`` has passed with what is booked so far."""
     state = _State(data)
     solution = Solution(fixed=fixed)
     if fixed is not None:
+        # Not a step that can be cut: fixed sessions are in the schedule whatever happens.
         _book_fixed(data, state, fixed)
     if seed is not None:
-        _book_seed(data, state, seed, solution)
+        _book_seed(data, state, seed, solution, clock)
     if appointments_first:
-        _place_appointments(data, state, solution)
+        _place_appointments(data, state, solution, clock)
     # Lazy greedy: a candidate's score can only fall as the week fills up, so a stale score
     # is an upper bound and only the top of the heap needs re-evaluating.
     heap: list[tuple[int, int]] = []
     for k in data.candidates:
         top = np.sort(data.priority[k.participants])[::-1][: int(data.size_max[k.group_type])]
         heapq.heappush(heap, (-int(top.sum()), k.index))
-    while heap:
+    while heap and not clock.reached():
         stale, k_index = heapq.heappop(heap)
         if stale == 0:
             break
@@ -296,31 +338,78 @@ def greedy_solution(
         solution.groups.append((k_index, i, list(members)))
         heapq.heappush(heap, (-score, k_index))
 
-    _top_up(data, state, solution)
+    _top_up(data, state, solution, clock)
     if not appointments_first:
-        _place_appointments(data, state, solution)
+        _place_appointments(data, state, solution, clock)
     return solution
 
 
-def best_greedy_solution(data: ProblemData, *, fixed: FixedSessions | None = None, seed: Solution | None = None) -> Solution:
-    """The better (priority-weighted) of the groups-first and appointments-first greedy schedules."""
+def greedy_within(
+    data: ProblemData,
+    *,
+    fixed: FixedSessions | None = None,
+    seed: Solution | None = None,
+    deadline: float | None = None,
+) -> tuple[Solution, bool]:
+    """The better (priority-weighted) of the groups-first and appointments-first greedy schedules, by a deadline.
+
+    Parameters
+    ----------
+    data
+        The problem data.
+    fixed
+        Sessions held exactly as they were (re-planning); always in the schedule.
+    seed
+        A schedule in force: what of it still obeys every rule is kept before the greedy fills the rest.
+    deadline
+        A ``time.perf_counter()`` value. Once it passes, no further session is booked and the
+        sessions booked so far are returned (they obey every hard rule). ``None`` (the
+        deterministic mode) never stops.
+
+    Returns
+    -------
+    tuple[Solution, bool]
+        The schedule, and whether the deadline cut the greedy short. When it did not, the
+        schedule is exactly the one without a deadline. When it did, the schedule may be worse:
+        a first variant cut short is returned as it is and the second is never started; a
+        second variant cut short is compared with the first by the usual rule.
+    """
+    clock = _Deadline(deadline)
     best: Solution | None = None
     best_value = -1
     # The second variant is a refinement for small weeks; large ones skip it (decided by size,
     # never by the clock, so deterministic solves stay deterministic).
     variants = (False, True) if data.num_participants <= 400 else (False,)
     for appointments_first in variants:
-        solution = greedy_solution(data, appointments_first=appointments_first, fixed=fixed, seed=seed)
+        if best is not None and clock.passed:
+            break
+        solution = _greedy_variant(data, appointments_first=appointments_first, fixed=fixed, seed=seed, clock=clock)
         value = weighted_delivered(data, solution)
         if value > best_value:
             best, best_value = solution, value
     assert best is not None
-    return best
+    return best, clock.passed
 
 
-def _top_up(data: ProblemData, state: _State, solution: Solution) -> None:
+def best_greedy_solution(
+    data: ProblemData,
+    *,
+    fixed: FixedSessions | None = None,
+    seed: Solution | None = None,
+    deadline: float | None = None,
+) -> Solution:
+    """The better (priority-weighted) of the groups-first and appointments-first greedy schedules.
+
+    :func:`greedy_within` without saying whether ``deadline`` cut it short.
+    """
+    return greedy_within(data, fixed=fixed, seed=seed, deadline=deadline)[0]
+
+
+def _top_up(data: ProblemData, state: _State, solution: Solution, clock: _Deadline) -> None:
     """Fill spare seats of open sessions with people who still need that type."""
     for k_index, i, members in solution.groups:
+        if clock.reached():
+            return
         k = data.candidates[k_index]
         g = k.group_type
         limit = int(data.size_max[g])
@@ -350,12 +439,14 @@ def _top_up(data: ProblemData, state: _State, solution: Solution) -> None:
                 break
 
 
-def _place_appointments(data: ProblemData, state: _State, solution: Solution) -> None:
+def _place_appointments(data: ProblemData, state: _State, solution: Solution, clock: _Deadline) -> None:
     """First feasible option per appointment, on days the participant already attends if possible."""
     order = sorted(data.appointments, key=lambda spec: (-int(data.priority[spec.participant]), len(spec.options)))
     for spec in order:
         p = spec.participant
         while state.appointments_left[spec.index] > 0:
+            if clock.reached():
+                return
             best: AppointmentOption | None = None
             best_key: tuple[int, int] | None = None
             for option in spec.options:

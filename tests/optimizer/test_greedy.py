@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from builders import (
@@ -19,8 +21,19 @@ from builders import (
 )
 from hypothesis import HealthCheck, given, settings
 
+import optimizer.greedy as greedy_module
 from models.io import load_scenario, scenario_from_data
-from optimizer.greedy import greedy_schedule
+from models.scenario import Scenario
+from optimizer.data import ProblemData, build_problem_data
+from optimizer.greedy import (
+    Solution,
+    best_greedy_solution,
+    greedy_schedule,
+    greedy_solution,
+    greedy_within,
+    weighted_delivered,
+)
+from optimizer.schedule import build_schedule
 
 Raw = dict[str, object]
 FILES = sorted(SCENARIOS.glob("*.yaml"))  # two-states.yaml, the contract example, among them
@@ -93,3 +106,129 @@ def test_greedy_splits_and_respects_licensure() -> None:
     schedule = greedy_schedule(scenario)
     checked(scenario, schedule)
     assert sorted((s.therapist, tuple(s.participants)) for s in groups(schedule)) == [("T1", ("N1", "N2")), ("T2", ("J1", "J2"))]
+
+
+# ------------------------------------------------------------------ deadline
+
+
+def _sessions(solution: Solution) -> tuple[object, object]:
+    return solution.groups, solution.appointments
+
+
+def _checked_solution(scenario: Scenario, data: ProblemData, solution: Solution) -> None:
+    schedule = build_schedule(data, solution, status="feasible")
+    report = checked(scenario, schedule)
+    assert report.levels["coverage"] == weighted_delivered(data, solution)
+
+
+class _TickingClock:
+    """Stands in for ``time`` in the greedy: each reading is one tick later, so a deadline of
+    ``n`` cuts the greedy at its ``n``-th time check, the same place on every run."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 1.0
+        return self.now
+
+
+@pytest.fixture
+def harbor_week() -> tuple[Scenario, ProblemData]:
+    scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
+    return scenario, build_problem_data(scenario)
+
+
+def test_greedy_without_a_deadline_is_unchanged(harbor_week: tuple[Scenario, ProblemData]) -> None:
+    # Pinned from the greedy before it took a deadline (harbor-week: 120 participants, so both
+    # variants run): 73 group sessions, 93 appointments, 889 weighted.
+    _, data = harbor_week
+    solution, cut_short = greedy_within(data)
+    assert not cut_short
+    assert (weighted_delivered(data, solution), len(solution.groups), len(solution.appointments)) == (889, 73, 93)
+    assert _sessions(best_greedy_solution(data)) == _sessions(solution)
+    assert _sessions(best_greedy_solution(data, deadline=None)) == _sessions(solution)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_a_far_deadline_changes_nothing(path: Path) -> None:
+    data = build_problem_data(load_scenario(path).scenario)
+    solution, cut_short = greedy_within(data, deadline=time.perf_counter() + 3600.0)
+    assert not cut_short
+    assert _sessions(solution) == _sessions(best_greedy_solution(data))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_a_passed_deadline_books_nothing_and_says_so(path: Path) -> None:
+    scenario = load_scenario(path).scenario
+    data = build_problem_data(scenario)
+    solution, cut_short = greedy_within(data, deadline=time.perf_counter() - 1.0)
+    assert cut_short
+    # The first time check comes before the first session is looked for.
+    assert _sessions(solution) == ([], [])
+    _checked_solution(scenario, data, solution)
+    assert _sessions(best_greedy_solution(data, deadline=time.perf_counter() - 1.0)) == ([], [])
+
+
+def test_a_greedy_cut_anywhere_passes_the_checker(harbor_week: tuple[Scenario, ProblemData], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Cut at every 7th time check, through the seed, both variants' group, top-up and
+    # appointment phases: each partial schedule obeys every rule, and a later cut never
+    # delivers less.
+    scenario, data = harbor_week
+    seed = greedy_solution(data)  # a schedule in force, kept whole unless cut
+    clock = _TickingClock()
+    monkeypatch.setattr(greedy_module, "time", clock)
+    greedy_within(data, seed=seed, deadline=float("inf"))
+    checks = int(clock.now)
+    previous = -1
+    for n in [*range(0, checks, 7), checks - 1]:
+        clock.now = 0.0
+        solution, cut_short = greedy_within(data, seed=seed, deadline=float(n))
+        assert cut_short
+        _checked_solution(scenario, data, solution)
+        value = weighted_delivered(data, solution)
+        assert value >= previous
+        previous = value
+    clock.now = 0.0
+    solution, cut_short = greedy_within(data, seed=seed, deadline=float(checks + 1))
+    assert not cut_short
+    monkeypatch.undo()
+    assert _sessions(solution) == _sessions(best_greedy_solution(data, seed=seed))
+
+
+def test_a_first_variant_cut_short_is_returned_and_the_second_never_starts(
+    harbor_week: tuple[Scenario, ProblemData], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The 50th time check falls in the groups-first variant's group phase.
+    _, data = harbor_week
+    first = greedy_solution(data)
+    monkeypatch.setattr(greedy_module, "time", _TickingClock())
+    variant = greedy_module._greedy_variant
+    started: list[bool] = []
+
+    def recorded(data: ProblemData, **kwargs: Any) -> Solution:
+        started.append(kwargs["appointments_first"])
+        return variant(data, **kwargs)
+
+    monkeypatch.setattr(greedy_module, "_greedy_variant", recorded)
+    solution, cut_short = greedy_within(data, deadline=50.0)
+    assert cut_short
+    assert started == [False]
+    assert 0 < weighted_delivered(data, solution) < weighted_delivered(data, first)
+
+
+def test_a_second_variant_cut_short_is_compared_as_usual(
+    harbor_week: tuple[Scenario, ProblemData], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The groups-first variant finishes within the deadline; the appointments-first one is cut
+    # after one appointment, so the first (worth more) is kept, exactly as it is.
+    _, data = harbor_week
+    first = greedy_solution(data)
+    clock = _TickingClock()
+    monkeypatch.setattr(greedy_module, "time", clock)
+    greedy_module._greedy_variant(data, appointments_first=False, fixed=None, seed=None, clock=greedy_module._Deadline(float("inf")))
+    first_checks = int(clock.now)
+    clock.now = 0.0
+    solution, cut_short = greedy_within(data, deadline=float(first_checks + 2))
+    assert cut_short
+    assert _sessions(solution) == _sessions(first)
