@@ -78,6 +78,8 @@ class _State:
         self.p_day_sessions = np.zeros((data.num_participants, 7), dtype=np.int64)
         self.p_minutes = np.zeros(data.num_participants, dtype=np.int64)
         self.need_left = data.needs.copy()
+        # Places each participant could go (the tie-break of _pick_members), counted once.
+        self.options = np.array([len(places) for places in data.candidates_of_participant], dtype=np.int64)
         self.t_busy = np.zeros((data.num_therapists, MINUTES_PER_WEEK + longest_break + 1), dtype=bool)
         self.t_day_sessions = np.zeros((data.num_therapists, 7), dtype=np.int64)
         self.t_minutes = np.zeros(data.num_therapists, dtype=np.int64)
@@ -157,7 +159,7 @@ def _pick_members(data: ProblemData, state: _State, k: GroupCandidate, i: int, f
         return []
     people = k.participants[positions]
     # Highest priority first, then those with the fewest other places to go.
-    options = np.array([len(data.candidates_of_participant[int(p)]) for p in people])
+    options = state.options[people] if len(state.options) else np.zeros(len(people), dtype=np.int64)
     order = np.lexsort((options, -data.priority[people]))
     chosen: list[int] = []
     limit = size_max

@@ -23,6 +23,7 @@ rule numbers of ``scenario-format.md``.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,28 @@ class BuiltModel:
 # levels one after the other (2**50: CP-SAT keeps objective bounds in doubles too).
 MAX_WEIGHTED_OBJECTIVE = 2**50
 
+
+class BuildOutOfTime(Exception):
+    """The structure model was not built by its deadline (``build_structure_model``)."""
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A ``time.perf_counter()`` moment by which a model must be built (None: no limit).
+
+    The families check it once per candidate, participant or therapist, so a week whose
+    model would take far longer than its time limit to build (a 5-minute grid on 24-hour
+    windows, hundreds of avoid partners) stops within a fraction of a second of it."""
+
+    at: float | None = None
+
+    def check(self) -> None:
+        if self.at is not None and time.perf_counter() > self.at:
+            raise BuildOutOfTime
+
+
+NO_DEADLINE = Deadline()
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -118,7 +141,7 @@ def _by_day(items: Iterable[TimedItem]) -> dict[int, list[TimedItem]]:
 # --------------------------------------------------------------------------- variables
 
 
-def create_structure_variables(data: ProblemData, model: cp_model.CpModel, fixed: FixedSessions | None = None) -> StructureVariables:
+def create_structure_variables(data: ProblemData, model: cp_model.CpModel, fixed: FixedSessions | None = None, deadline: Deadline = NO_DEADLINE) -> StructureVariables:
     """Create ``attend``, ``open``, ``flow`` and ``appointment`` variables, pruned by the data.
 
     Fixed sessions enter the participants' and therapists' timelines as constants (1).
@@ -129,6 +152,7 @@ def create_structure_variables(data: ProblemData, model: cp_model.CpModel, fixed
     participant_items: list[list[TimedItem]] = [[] for _ in range(data.num_participants)]
     therapist_items: list[list[TimedItem]] = [[] for _ in range(data.num_therapists)]
     for k in data.candidates:
+        deadline.check()
         minutes = k.end - k.start
         attend[k.index] = []
         for p in k.participants:
@@ -175,13 +199,14 @@ def _add_fixed_items(fixed: FixedSessions | None, participant_items: list[list[T
 # --------------------------------------------------------------------------- hard families
 
 
-def add_group_size(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+def add_group_size(data: ProblemData, model: cp_model.CpModel, v: StructureVariables, deadline: Deadline = NO_DEADLINE) -> None:
     """Rule 1: every session that runs has between ``size.min`` and ``size.max`` members.
 
     Simple candidates: ``min * n <= N <= max * n`` with ``n`` sessions and ``N`` attendees
     splits into sessions of legal size. Others are sized per therapist in :func:`add_licensure`.
     """
     for k in data.candidates:
+        deadline.check()
         # Nobody attends where no session of a therapist who may see them is open. Implied
         # by the sizes below in integers, but it tightens the LP relaxation a great deal:
         # without it a fraction of a session can host any number of fractional attendees.
@@ -196,7 +221,7 @@ def add_group_size(data: ProblemData, model: cp_model.CpModel, v: StructureVaria
         model.add(attendees <= int(data.size_max[k.group_type]) * sessions)
 
 
-def add_licensure(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+def add_licensure(data: ProblemData, model: cp_model.CpModel, v: StructureVariables, deadline: Deadline = NO_DEADLINE) -> None:
     """Rules 1, 2 and 4 at mixed candidates: each member's state, dual relationships and caps.
 
     Each class's attendees flow to therapists licensed for them; each therapist's session
@@ -204,6 +229,7 @@ def add_licensure(data: ProblemData, model: cp_model.CpModel, v: StructureVariab
     that sends someone).
     """
     for k in data.candidates:
+        deadline.check()
         if k.simple:
             continue
         size_min, size_max = int(data.size_min[k.group_type]), int(data.size_max[k.group_type])
@@ -216,18 +242,27 @@ def add_licensure(data: ProblemData, model: cp_model.CpModel, v: StructureVariab
             inflow = [(c, v.flow[k.index, i, c]) for c in range(len(k.class_cap)) if (k.index, i, c) in v.flow]
             is_open = v.open[k.index][i]
             total = sum(var for _, var in inflow)
+            # No session here is larger than the largest cap of those who may sit in it (all
+            # capped at 4 under a size.max of 10: a plain size.max of 4, no indicator at all).
+            largest = min(size_max, max((k.class_cap[c] for c, _ in inflow), default=size_max))
             model.add(total >= size_min * is_open)
-            model.add(total <= size_max * is_open)
+            model.add(total <= largest * is_open)
+            # One indicator per cap value below that, not per class: with avoid pairs every
+            # partner is a class of their own, and a row per class repeating the whole inflow
+            # grew with classes squared (2,000 participants avoiding 20 each, caps of 4: over
+            # 2 million rows and 8 GB before the model was built).
+            by_cap: dict[int, list[cp_model.IntVar]] = defaultdict(list)
             for c, var in inflow:
-                cap = k.class_cap[c]
-                if cap < size_max:
-                    # has_capped = 1 when anyone of this capped class sits in the session.
-                    has_capped = model.new_bool_var(f"capped_k{k.index}_i{i}_c{c}")
-                    model.add(var <= cap * has_capped)
-                    model.add(total <= cap + (size_max - cap) * (1 - has_capped))
+                if k.class_cap[c] < largest:
+                    by_cap[k.class_cap[c]].append(var)
+            for cap, capped in sorted(by_cap.items()):
+                # has_capped = 1 when anyone with this cap sits in the session.
+                has_capped = model.new_bool_var(f"capped_k{k.index}_i{i}_m{cap}")
+                model.add(sum(capped) <= cap * has_capped)
+                model.add(total <= cap + (largest - cap) * (1 - has_capped))
 
 
-def add_avoid_pairs(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+def add_avoid_pairs(data: ProblemData, model: cp_model.CpModel, v: StructureVariables, deadline: Deadline = NO_DEADLINE) -> None:
     """Rule 4: ``avoid`` pairs never share a session.
 
     At a candidate where both could be, each has a class of their own (see
@@ -237,6 +272,7 @@ def add_avoid_pairs(data: ProblemData, model: cp_model.CpModel, v: StructureVari
     if not data.avoid_pairs:
         return
     for k in data.candidates:
+        deadline.check()
         position_of = {int(p): position for position, p in enumerate(k.participants)}
         for p, q in data.avoid_pairs:
             if p not in position_of or q not in position_of:
@@ -246,24 +282,26 @@ def add_avoid_pairs(data: ProblemData, model: cp_model.CpModel, v: StructureVari
                 model.add(v.flow[k.index, i, class_p] + v.flow[k.index, i, class_q] <= 1)
 
 
-def add_participant_no_overlap(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> None:
+def add_participant_no_overlap(data: ProblemData, model: cp_model.CpModel, v: StructureVariables, deadline: Deadline = NO_DEADLINE) -> None:
     """Rule 3: nobody is in two places at once."""
     for items in v.participant_items:
+        deadline.check()
         _no_overlap_cliques(model, [(var, start, end) for var, _, start, end, _ in items], 1)
 
 
-def add_therapist_no_overlap(data: ProblemData, model: cp_model.CpModel, items_by_therapist: Sequence[Sequence[TimedItem]]) -> None:
+def add_therapist_no_overlap(data: ProblemData, model: cp_model.CpModel, items_by_therapist: Sequence[Sequence[TimedItem]], deadline: Deadline = NO_DEADLINE) -> None:
     """Rule 3: a therapist leads one session at a time and keeps ``min_break_minutes``.
 
     Extending each session by the break turns "a break between sessions" into plain
     non-overlap: ``[s1, e1 + b)`` and ``[s2, e2 + b)`` overlap exactly when the gap is short.
     """
     for t, items in enumerate(items_by_therapist):
+        deadline.check()
         pause = int(data.therapist_break[t])
         _no_overlap_cliques(model, [(var, start, end + pause) for var, _, start, end, _ in items], 1)
 
 
-def add_participant_limits(data: ProblemData, model: cp_model.CpModel, v: StructureVariables) -> dict[str, list[cp_model.IntVar]]:
+def add_participant_limits(data: ProblemData, model: cp_model.CpModel, v: StructureVariables, deadline: Deadline = NO_DEADLINE) -> dict[str, list[cp_model.IntVar]]:
     """Rule 4: ``max_sessions_per_day``, ``days_per_week.max``, ``hours_per_week.max``.
 
     Returns the day indicators and the shortfall variables of the program minimums
@@ -272,6 +310,7 @@ def add_participant_limits(data: ProblemData, model: cp_model.CpModel, v: Struct
     hours_short: list[cp_model.IntVar] = []
     days_short: list[cp_model.IntVar] = []
     for p, items in enumerate(v.participant_items):
+        deadline.check()
         if not items:
             if data.hours_min[p] > 0:
                 hours_short.append(model.new_constant(int(data.hours_min[p])))
@@ -403,30 +442,32 @@ def program_minimums(weights: ObjectiveWeights, shortfalls: dict[str, list[cp_mo
     }
 
 
-def build_structure_model(data: ProblemData, fixed: FixedSessions | None = None) -> BuiltModel:
+def build_structure_model(data: ProblemData, fixed: FixedSessions | None = None, deadline: Deadline = NO_DEADLINE) -> BuiltModel:
     """The structure model of stages 1 and 2, every hard family applied.
 
     ``fixed`` sessions (re-planning) are constants: they occupy people, therapists and video
-    rooms, count toward needs and caps, and count in coverage.
+    rooms, count toward needs and caps, and count in coverage. Raises :class:`BuildOutOfTime`
+    once ``deadline`` passes.
     """
     model = cp_model.CpModel()
-    v = create_structure_variables(data, model, fixed)
+    v = create_structure_variables(data, model, fixed, deadline)
     if fixed is not None:
         for held in fixed.appointments:
             option = held.option
             v.participant_items[data.appointments[held.spec].participant].append(
                 (1, option.day, option.start, option.end, option.end - option.start)
             )
-    add_group_size(data, model, v)  # rule 1
-    add_licensure(data, model, v)  # rules 1, 2, 4 at mixed candidates
-    add_participant_no_overlap(data, model, v)  # rule 3
-    add_therapist_no_overlap(data, model, v.therapist_items)  # rule 3
-    add_avoid_pairs(data, model, v)  # rule 4
-    shortfalls = add_participant_limits(data, model, v)  # rule 4 (+ level-2 shortfalls)
+    add_group_size(data, model, v, deadline)  # rule 1
+    add_licensure(data, model, v, deadline)  # rules 1, 2, 4 at mixed candidates
+    add_participant_no_overlap(data, model, v, deadline)  # rule 3
+    add_therapist_no_overlap(data, model, v.therapist_items, deadline)  # rule 3
+    add_avoid_pairs(data, model, v, deadline)  # rule 4
+    shortfalls = add_participant_limits(data, model, v, deadline)  # rule 4 (+ level-2 shortfalls)
     add_therapist_limits(data, model, v.therapist_items)  # rule 5
     add_concurrency(data, model, v.therapist_items)  # rule 6
     add_weekly_type_caps(data, model, v.open, fixed)  # rule 6
     add_needs(data, model, v, fixed)  # rule 7
+    deadline.check()
     families = program_minimums(data.scenario.objective, shortfalls)
     levels: dict[str, cp_model.LinearExpr | int] = {
         "coverage": coverage_expression(data, v, fixed),
@@ -442,6 +483,14 @@ class SeatTerms:
     seats: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)  # (participant, candidate, position)
     continuity: dict[tuple[int, int, int], cp_model.IntVar] = field(default_factory=dict)  # (participant, type, therapist)
     non_preferred: list[cp_model.IntVar] = field(default_factory=list)
+    partners: dict[int, list[int]] | None = None  # avoid partners by participant, made on first use
+
+    def partners_of(self, data: ProblemData) -> dict[int, list[int]]:
+        if self.partners is None:
+            self.partners = defaultdict(list)
+            for p, q in data.avoid_pairs:
+                self.partners[p].append(q)
+        return self.partners
 
 
 def add_seats(
@@ -486,16 +535,27 @@ def add_seats(
             model.add(sum(choices) == attends)
     for i, members in seats_of_session.items():
         seated = {p: seat for p, seat in members}
-        for p, q in data.avoid_pairs:
-            if p in seated and q in seated:
-                model.add(seated[p] + seated[q] <= 1)
+        if data.avoid_pairs:
+            # (by the members' partners: a pass over every pair per session took 15 s at
+            # 2,000 participants with 20 partners each)
+            partners = terms.partners_of(data)
+            for p, seat in members:
+                for q in partners.get(p, ()):
+                    if q in seated:
+                        model.add(seat + seated[q] <= 1)
         total = sum(seat for _, seat in members)
+        caps = {p: min(size_max, int(data.group_size_cap[p])) if data.group_size_cap[p] != NO_LIMIT else size_max for p, _ in members}
+        largest = max(caps.values())  # (as in add_licensure: one indicator per cap value below it)
         model.add(total >= size_min * sessions[i])
-        model.add(total <= size_max * sessions[i])
+        model.add(total <= largest * sessions[i])
+        by_cap: dict[int, list[cp_model.IntVar]] = defaultdict(list)
         for p, seat in members:
-            cap = int(data.group_size_cap[p])
-            if cap != NO_LIMIT and cap < size_max:
-                model.add(total <= cap).only_enforce_if(seat)
+            if caps[p] < largest:
+                by_cap[caps[p]].append(seat)
+        for cap, capped in sorted(by_cap.items()):
+            has_capped = model.new_bool_var(f"capped_k{k.index}_i{i}_m{cap}")
+            model.add(sum(capped) <= cap * has_capped)
+            model.add(total <= cap + (largest - cap) * (1 - has_capped))
     for i in range(len(k.therapists)):
         if i not in seats_of_session:
             model.add(sessions[i] == 0)

@@ -24,6 +24,7 @@ uses the same :class:`ReasonAnalysis` for any schedule.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -810,15 +811,25 @@ class ReasonAnalysis:
         return out
 
 
-def reason_finder(data: ProblemData, solution: Solution) -> Callable[[str, str, int], list[str]]:
+NOT_ANALYSED = ("not analysed within the time limit: `iop-roster explain SCENARIO SCHEDULE` "
+                "gives the reasons for this schedule")
+
+
+def reason_finder(data: ProblemData, solution: Solution, deadline: float | None = None) -> Callable[[str, str, int], list[str]]:
     """A function ``(participant id, need, missing) -> reasons`` for this solution.
 
     The solution is turned into its schedule sessions first, so the reasons are exactly those
-    :func:`optimizer.explain.unmet_reasons` gives for the written schedule.
+    :func:`optimizer.explain.unmet_reasons` gives for the written schedule. Past ``deadline``
+    (a ``time.perf_counter()`` moment: the end of the solve's time limit), a need gets
+    :data:`NOT_ANALYSED` instead: some weeks have thousands of unmet needs whose analysis
+    takes longer than the whole limit (2,000 participants with 20 avoid partners each:
+    4,498 needs, about 15 s).
     """
     analysis = ReasonAnalysis(data, build_sessions(data, solution))
 
     def find(participant: str, need: str, missing: int) -> list[str]:
+        if deadline is not None and time.perf_counter() > deadline:
+            return [NOT_ANALYSED]
         return [reason.text for reason in analysis.explain(participant, need, missing)]
 
     return find

@@ -52,10 +52,12 @@ from optimizer.data import (
     ProblemData,
     build_problem_data,
 )
-from optimizer.greedy import Solution, best_greedy_solution, weighted_delivered
+from optimizer.greedy import Solution, greedy_within, weighted_delivered
 from optimizer.inputs import as_scenario
 from optimizer.model import (
+    BuildOutOfTime,
     BuiltModel,
+    Deadline,
     build_assignment_model,
     build_full_model,
     build_structure_model,
@@ -79,6 +81,7 @@ _FULL_SOLVE_MAX_CONSTRAINTS = 300_000
 # Structure-model building speed, in decisions (attend and appointment options) per second:
 # 29k-37k measured from M to XL on the benchmark machine (XL-1: 307k in 10.6 s).
 _BUILD_DECISIONS_PER_SECOND = 30_000
+_BUILD_SHARE = 0.75  # of the time left after the greedy schedule, at most, for building the structure model
 # LNS sub-problems are solved with CP-SAT's strongest LP (max_lp: linearization level 2,
 # every constraint in the LP) as the full-problem worker. Measured, 2 workers, seeds 1-3:
 # M-1 at 30 s 1,173 -> 1,195 on average, harbor-week at 20 s 935 -> 946, S-1 at 10 s
@@ -847,7 +850,12 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
     data, fixed, reconciliation, replan = context.data, context.fixed, context.reconciliation, context.replan
     params, clock, workers, on_progress, stop = context.params, context.clock, context.workers, context.on_progress, context.stop
     messages, needed, fixed_sessions, fixed_delivered = context.messages, context.needed, context.fixed_sessions, context.fixed_delivered
-    structure: BuiltModel | None = build_structure_model(data, fixed)
+    # Not deterministic: the build must end within _BUILD_SHARE of the time left, or the solve
+    # returns the greedy schedule (solve() catches BuildOutOfTime): some valid weeks build
+    # far slower than the estimate (a 5-minute grid on 24-hour windows: 43 s for 120
+    # participants, estimated 17 s).
+    deadline = Deadline(None if params.deterministic else time.perf_counter() + max(1.0, _BUILD_SHARE * clock.remaining()))
+    structure: BuiltModel | None = build_structure_model(data, fixed, deadline)
     assert structure is not None
     # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
     build_seconds = clock.elapsed() - greedy_seconds
@@ -1119,7 +1127,14 @@ def solve(
                           wall_seconds=clock.elapsed(), messages=reconciliation.violations + messages)
         fixed = reconciliation.fixed
     greedy_started = clock.elapsed()
-    greedy = best_greedy_solution(data, fixed=fixed, seed=reconciliation.seed if reconciliation else None)
+    # Not deterministic: the greedy heuristic stops adding sessions when the limit (less the
+    # time kept for writing) is spent (a 2,000-participant week on a 15-minute grid, 7 open
+    # days, took 16 s of a 10 s limit); what it booked by then is the schedule.
+    greedy_deadline = None if params.deterministic else clock.start + params.time_limit - clock.reserve
+    greedy, greedy_cut = greedy_within(data, fixed=fixed, seed=reconciliation.seed if reconciliation else None,
+                                       deadline=greedy_deadline)
+    if greedy_cut:
+        messages.append("the time limit ran out during the greedy schedule: the sessions it had booked are returned")
     greedy_seconds = clock.elapsed() - greedy_started
     needed = data.needed_sessions()
     fixed_sessions = (len(fixed.groups) + len(fixed.appointments)) if fixed else 0
@@ -1136,7 +1151,14 @@ def solve(
                         "the greedy schedule is returned as it is")
         outcome = _greedy_outcome(data, greedy, fixed, clock.elapsed() - greedy_seconds)
     else:
-        outcome = _structure_stages(context, greedy, greedy_seconds)
+        try:
+            outcome = _structure_stages(context, greedy, greedy_seconds)
+        except BuildOutOfTime:
+            too_large = True  # (no stage 3 either: the greedy schedule names its therapists)
+            _return_freed_memory()  # (the part of the model built)
+            messages.append(f"building the model took more than {_BUILD_SHARE:.0%} of the time left: "
+                            "the greedy schedule is returned as it is")
+            outcome = _greedy_outcome(data, greedy, fixed, clock.elapsed() - greedy_seconds)
         if outcome.constraints >= _RELEASE_ABOVE_CONSTRAINTS:
             _return_freed_memory()  # the structure model's memory goes before the assignment model is built
     build_seconds = outcome.build_seconds
@@ -1220,7 +1242,7 @@ def solve(
         solution,
         status=status.value,  # type: ignore[arg-type]
         scenario_sha256=scenario_sha256,
-        reasons=reason_finder(data, solution),
+        reasons=reason_finder(data, solution, None if params.deterministic else clock.start + params.time_limit),
         solver_fields={
             "objective": objective,
             "best_bound": float(best_bound),

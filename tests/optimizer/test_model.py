@@ -464,6 +464,27 @@ def test_max_group_size(cap: int | None, optimum: int, sizes: list[int]) -> None
     assert "P1" in members(schedule)[0]
 
 
+@pytest.mark.parametrize("caps", [(3, 3, 3, 3, 3, 3), (3, 3, 3, 6, 6, 6)])
+def test_max_group_size_shared_by_many(caps: tuple[int, ...]) -> None:
+    # Six people need one g (size 2-10, Monday 10:00 only), two therapists, so two sessions
+    # can run in parallel. All capped at 3: two sessions of three (optimum 6), and with one
+    # cap for all the model has no cap indicator (the session's size.max is simply 3). Three
+    # capped at 3 and three at 6: {capped three} + {the other three} is 6 as well.
+    from optimizer.data import build_problem_data
+    from optimizer.model import build_structure_model
+
+    scenario = make_scenario(
+        group_types=[group_type(size=(2, 10))],
+        therapists=[therapist("T1"), therapist("T2")],
+        participants=[participant(f"P{n}", {"g": 1}, max_group_size=cap) for n, cap in enumerate(caps, 1)],
+    )
+    result, schedule, _ = solve_checked(scenario, time_limit=2.0)
+    assert_optimum(result, 6)
+    assert sorted(len(m) for m in members(schedule)) == [3, 3]
+    names = [variable.name for variable in build_structure_model(build_problem_data(scenario)).model.proto.variables]
+    assert any(name.startswith("capped_") for name in names) is (len(set(caps)) > 1)
+
+
 # --------------------------------------------------------------------------- rule 5: therapist caps
 
 

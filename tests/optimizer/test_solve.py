@@ -29,8 +29,9 @@ from models.io import load_scenario, schedule_text
 from models.scenario import Scenario
 from optimizer.bound import read_model
 from optimizer.data import build_problem_data
-from optimizer.greedy import best_greedy_solution, greedy_schedule, weighted_delivered
-from optimizer.model import BuiltModel, build_structure_model
+from optimizer.greedy import Solution, best_greedy_solution, greedy_schedule, weighted_delivered
+from optimizer.model import BuildOutOfTime, BuiltModel, Deadline, build_structure_model
+from optimizer.reasons import NOT_ANALYSED, reason_finder
 from optimizer.result import Progress, SolveParams
 from optimizer.solve import solve
 
@@ -428,6 +429,9 @@ def test_a_limit_spent_on_building_still_gives_the_greedy_schedule_or_better(mon
 
     monkeypatch.setattr(solve_module, "read_model", no_pass)
     monkeypatch.setattr(solve_module, "_FULL_SOLVE_MAX_CONSTRAINTS", 0)  # the XL path
+    # (the greedy schedule itself is let finish here: the next test cuts it)
+    whole_greedy = solve_module.greedy_within
+    monkeypatch.setattr(solve_module, "greedy_within", lambda data, **kw: whole_greedy(data, **(kw | {"deadline": None})))
     scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
     result = solve(scenario, SolveParams(time_limit=0.01, workers=2, lp_bound=False))
     assert not any("searches neighbourhoods" in message for message in result.messages)  # none ran
@@ -436,6 +440,17 @@ def test_a_limit_spent_on_building_still_gives_the_greedy_schedule_or_better(mon
     assert result.objective == report.levels["coverage"]
     greedy = greedy_schedule(scenario).solver.objective
     assert greedy is not None and result.objective is not None and result.objective >= greedy
+
+
+def test_a_limit_spent_in_the_greedy_schedule_returns_what_it_booked() -> None:
+    # 0.01 s ends the greedy heuristic before it books anything on harbor-week (it takes about
+    # 0.1 s): the solve says so and returns that schedule, which obeys every rule, in time.
+    scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
+    result = solve(scenario, SolveParams(time_limit=0.01, workers=2, lp_bound=False))
+    assert any("ran out during the greedy schedule" in message for message in result.messages)
+    assert result.schedule is not None
+    report = checked(scenario, result.schedule)
+    assert report.ok and result.objective == report.levels["coverage"]
 
 
 def test_stage_two_by_neighbourhoods_holds_coverage_and_lowers_the_shortfall() -> None:
@@ -522,3 +537,33 @@ def test_a_model_too_large_to_build_in_time_is_not_built(monkeypatch: pytest.Mon
     monkeypatch.setattr(solve_module, "_BUILD_DECISIONS_PER_SECOND", 1)
     deterministic = solve(scenario, SolveParams(time_limit=1.0, workers=1, deterministic=True, lp_bound=False))
     assert not any("less than building the model takes" in message for message in deterministic.messages)
+
+
+def test_a_model_past_its_deadline_stops_building() -> None:
+    data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
+    with pytest.raises(BuildOutOfTime):
+        build_structure_model(data, deadline=Deadline(0.0))  # (a perf_counter moment long past)
+
+
+def test_a_build_out_of_time_returns_the_greedy_schedule_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Some valid weeks build far slower than the estimate (a 5-minute grid on 24-hour windows):
+    # past its deadline the build stops, and the greedy schedule is the result, without stage 3.
+    def out_of_time(*_args: Any, **_kwargs: Any) -> BuiltModel:
+        raise BuildOutOfTime
+
+    monkeypatch.setattr(solve_module, "build_structure_model", out_of_time)
+    monkeypatch.setattr(solve_module, "build_assignment_model", out_of_time)
+    scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
+    result, _, report = solve_checked(scenario, time_limit=5.0, workers=2)
+    assert any("building the model took more than 75%" in message for message in result.messages)
+    assert result.objective == greedy_schedule(scenario).solver.objective == report.levels["coverage"]
+    assert result.wall_seconds is not None and result.wall_seconds < 5.0
+
+
+def test_reasons_past_the_deadline_say_they_were_not_analysed() -> None:
+    data = build_problem_data(load_scenario(SCENARIOS / "harbor-week.yaml").scenario)
+    find = reason_finder(data, Solution(), deadline=0.0)
+    person = data.scenario.participants[0]
+    need = next(iter(person.needs))
+    assert find(person.id, need, 1) == [NOT_ANALYSED]
+    assert find(person.id, need, 1) != reason_finder(data, Solution())(person.id, need, 1)
