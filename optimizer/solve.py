@@ -1203,12 +1203,8 @@ def solve(
         else:
             status3 = _run(solver3, assignment.model, reporter3, stop)
         if status3 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-            for (p, k, i), var in assignment.seats.items():
-                if solver3.value(var):
-                    groups[k, i].append(p)
             solution = Solution(
-                groups=[(k, i, sorted(people)) for (k, i), people in sorted(groups.items())],
+                groups=_seated_groups(assignment, solver3),
                 appointments=solution.appointments,
                 fixed=fixed,
             )
@@ -1283,6 +1279,15 @@ def solve(
         ortools_version=_ORTOOLS_VERSION,
         messages=messages,
     )
+
+
+def _seated_groups(built: BuiltModel, solver: cp_model.CpSolver) -> list[tuple[int, int, list[int]]]:
+    """The group sessions of a solved model that names seats: (candidate, therapist position, members)."""
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for (p, k, i), var in built.seats.items():
+        if solver.value(var):
+            groups[k, i].append(p)
+    return [(k, i, sorted(people)) for (k, i), people in sorted(groups.items())]
 
 
 def _possible_seats(data: ProblemData) -> int:
@@ -1396,12 +1401,8 @@ def _full_stage3(
         status = _run(solver, built.model, reporter, stop)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return solution
-    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for (p, k_index, i), var in built.seats.items():
-        if solver.value(var):
-            groups[k_index, i].append(p)
     found = Solution(
-        groups=[(k_index, i, sorted(people)) for (k_index, i), people in sorted(groups.items())],
+        groups=_seated_groups(built, solver),
         appointments=[(s, option) for s, options in v.appointment.items() for option, var in options if solver.value(var)],
     )
     after = _quality_and_cost(data, found)
