@@ -1390,9 +1390,20 @@ def _full_stage3(
         return solution
     _hint_all(built.model, completed)
     before = _quality_and_cost(data, solution)
-    counts = (len(solution.groups) + len(solution.appointments),
-              sum(len(people) for _, _, people in solution.groups) + len(solution.appointments))
-    reporter = _Reporter("quality", clock, on_progress, held_level, lambda _cb: counts, needed)
+    session_indices = np.array([var.index for var in built.sessions.values()], dtype=np.int64)
+    seat_indices = np.array([var.index for var in built.seats.values()], dtype=np.int64)
+    appointment_indices = np.array([var.index for options in v.appointment.values() for _, var in options], dtype=np.int64)
+
+    def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
+        # Sessions and delivered of this solution (the model moves both, unlike the
+        # assignment stage, which holds who attends what).
+        values = np.asarray(callback.response_proto.solution, dtype=np.int64)
+        appointments = int(values[appointment_indices].sum()) if len(appointment_indices) else 0
+        sessions = int(values[session_indices].sum()) if len(session_indices) else 0
+        seats = int(values[seat_indices].sum()) if len(seat_indices) else 0
+        return sessions + appointments, seats + appointments
+
+    reporter = _Reporter("quality", clock, on_progress, held_level, counts, needed)
     budget = clock.remaining() if not params.deterministic else seconds
     solver = _solver(params, budget, workers)
     if built.stages:

@@ -114,3 +114,24 @@ def test_a_gap_limit_is_not_a_proof() -> None:
         assert result.objective == result.best_bound == 144
     else:
         assert result.status.value == "feasible" and result.gap is not None and result.gap > 0
+
+
+def test_progress_of_the_full_stage_counts_its_own_sessions() -> None:
+    # The case above: the assignment stage holds {P1,P2}@10 + {P3,P4}@14 or all four at
+    # 14:00; the full stage ends with one session of four. Its progress reports count the
+    # sessions and seats of each of its own solutions, not of the schedule it started from
+    # (the CLI printed "sessions 43" and then a summary of 40 sessions on demo.yaml).
+    both = {"mon": ["10:00-11:00", "14:00-15:00"]}
+    late = {"mon": ["14:00-15:00"]}
+    scenario = make_scenario(
+        group_types=[group_type(size=(2, 6), starts=("10:00", "14:00"))],
+        therapists=[therapist()],
+        participants=[*people("P", 2, {"g": 1}, availability=both), participant("P3", {"g": 1}, availability=late),
+                      participant("P4", {"g": 1}, availability=late)],
+    )
+    reports = []
+    outcome = solve(scenario, SolveParams(time_limit=5.0, workers=1), on_progress=reports.append)
+    assert outcome.schedule is not None
+    quality = [r for r in reports if r.stage == "quality"]
+    assert quality, "the full stage reports its solutions"
+    assert (quality[-1].sessions, quality[-1].delivered) == (len(outcome.schedule.sessions), 4) == (1, 4)
