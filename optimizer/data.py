@@ -8,6 +8,7 @@ or no therapist could lead, has no variable.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -149,8 +150,21 @@ class ProblemData:
         return self.appointments
 
 
+# Hours become whole minutes; sessions last whole minutes, so a maximum of 0.33 h (19.8
+# minutes) admits 19 of them, not 20 (rounding booked a 20-minute session under it), and a
+# minimum of 0.33 h is met by 20. The tolerance keeps 1.1 h at 66 minutes (1.1 * 60 is
+# 66.00000000000001 in floating point).
+_MINUTE_TOLERANCE = 1e-6
+
+
 def _limit(value: float | int | None, scale: float = 1) -> int:
-    return NO_LIMIT if value is None else int(round(value * scale))
+    """A maximum in whole units: the largest integer that does not pass it."""
+    return NO_LIMIT if value is None else math.floor(value * scale + _MINUTE_TOLERANCE)
+
+
+def _at_least(value: float | int, scale: float = 1) -> int:
+    """A minimum in whole units: the smallest integer that meets it."""
+    return math.ceil(value * scale - _MINUTE_TOLERANCE)
 
 
 def build_problem_data(scenario: Scenario) -> ProblemData:
@@ -299,7 +313,7 @@ def build_problem_data(scenario: Scenario) -> ProblemData:
         max_sessions_per_day=np.array([_limit(p.max_sessions_per_day) for p in participants], dtype=np.int64),
         days_min=np.array([p.days_per_week.min for p in participants], dtype=np.int64),
         days_max=np.array([_limit(p.days_per_week.max) for p in participants], dtype=np.int64),
-        hours_min=np.array([int(round(p.hours_per_week.min * 60)) for p in participants], dtype=np.int64),
+        hours_min=np.array([_at_least(p.hours_per_week.min, 60) for p in participants], dtype=np.int64),
         hours_max=np.array([_limit(p.hours_per_week.max, 60) for p in participants], dtype=np.int64),
         group_size_cap=caps,
         avoid_pairs=tuple(avoid_pairs),

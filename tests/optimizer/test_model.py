@@ -410,15 +410,30 @@ def test_participant_days_per_week_max(days_max: int, optimum: int) -> None:
     assert_optimum(result, optimum)
 
 
-@pytest.mark.parametrize(("hours_max", "optimum"), [(1.5, 2), (2, 4)])
+@pytest.mark.parametrize(("hours_max", "optimum"), [(1.5, 2), (1.995, 2), (2, 4)])
 def test_participant_hours_per_week_max(hours_max: float, optimum: int) -> None:
     # P1, P2 need two 60-minute g (mon and tue 10:00). 1.5 hours allows one each (2); 2 hours both (4).
+    # 1.995 hours is 119.7 minutes: one each (rounded to 120 it booked both, above the cap).
     result, _, _ = solved(
         group_types=[group_type(days=["mon", "tue"])],
         therapists=[therapist()],
         participants=people("P", 2, {"g": 2}, hours_per_week={"max": hours_max}),
     )
     assert_optimum(result, optimum)
+
+
+@pytest.mark.parametrize(("hours", "most", "least"), [(0.33, 19, 20), (1.1, 66, 66), (1.995, 119, 120), (2, 120, 120)])
+def test_hours_become_whole_minutes_on_the_safe_side(hours: float, most: int, least: int) -> None:
+    # Sessions last whole minutes: a maximum of 0.33 h (19.8 minutes) admits 19 of them and a
+    # minimum of 0.33 h needs 20; 1.1 h is 66 minutes either way (1.1 * 60 is 66.00000000000001).
+    from optimizer.data import build_problem_data
+
+    data = build_problem_data(make_scenario(
+        group_types=[group_type()],
+        therapists=[therapist(max_hours_per_week=hours)],
+        participants=[participant("P1", {"g": 1}, hours_per_week={"min": hours, "max": hours})],
+    ))
+    assert (int(data.hours_max[0]), int(data.therapist_max_minutes[0]), int(data.hours_min[0])) == (most, most, least)
 
 
 @pytest.mark.parametrize(("avoid", "optimum"), [(["P2"], 2), ([], 3)])
@@ -488,10 +503,10 @@ def test_max_group_size_shared_by_many(caps: tuple[int, ...]) -> None:
 # --------------------------------------------------------------------------- rule 5: therapist caps
 
 
-@pytest.mark.parametrize(("hours", "optimum"), [(1, 2), (1.5, 2), (2, 4)])
+@pytest.mark.parametrize(("hours", "optimum"), [(1, 2), (1.5, 2), (1.995, 2), (2, 4)])
 def test_therapist_max_hours_per_week(hours: float, optimum: int) -> None:
     # P1, P2 need two g (mon 10:00 and 14:00); one therapist capped at ``hours`` a week:
-    # 1 or 1.5 hours leads one 60-minute session (2), 2 hours both (4).
+    # 1, 1.5 or 1.995 hours (119.7 minutes, not 120) leads one 60-minute session (2), 2 hours both (4).
     result, _, _ = solved(
         group_types=[group_type(starts=["10:00", "14:00"])],
         therapists=[therapist(max_hours_per_week=hours)],
