@@ -14,7 +14,7 @@ from models.schedule import Schedule
 class SolveStatus(enum.StrEnum):
     """How a solve ended (the schedule file's ``solver.status``)."""
 
-    OPTIMAL = "optimal"  # level 1 proven optimal (lower levels: see Result.levels_status)
+    OPTIMAL = "optimal"  # level 1 proven optimal (lower levels are not claimed optimal: see Result.messages)
     FEASIBLE = "feasible"  # a schedule, not proven optimal; gap says how far it may be
     INFEASIBLE = "infeasible"  # pinned sessions contradict the rules (re-planning)
     UNKNOWN = "unknown"  # no schedule found in time
