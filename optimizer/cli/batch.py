@@ -27,7 +27,17 @@ from optimizer.batch import (
     discover_inputs,
     run_batch,
 )
-from optimizer.cli.common import EXIT_OK, EXIT_VIOLATIONS, friendly_errors
+from optimizer.cli.common import (
+    EXIT_OK,
+    EXIT_VIOLATIONS,
+    SEED,
+    WORKERS,
+    WORKERS_MAX,
+    Command,
+    FloatRange,
+    IntRange,
+    friendly_errors,
+)
 from optimizer.result import SolveParams
 
 PLAIN_HEARTBEAT_SECONDS = 30.0
@@ -119,7 +129,7 @@ def _use_bar(console: Console) -> bool:
     return console.is_terminal and not os.environ.get("CI")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option(
     "--out",
@@ -131,7 +141,7 @@ def _use_bar(console: Console) -> bool:
 )
 @click.option(
     "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FloatRange(min=0, min_open=True),
     default=60.0,
     show_default=True,
     help="Seconds per scenario.",
@@ -139,13 +149,13 @@ def _use_bar(console: Console) -> bool:
 @click.option(
     "--jobs",
     "-j",
-    type=click.IntRange(min=1),
+    type=IntRange(1, WORKERS_MAX),
     default=None,
     help="Scenarios solved at once on this machine [default: one per core].",
 )
 @click.option(
     "--solver-workers",
-    type=click.IntRange(min=1),
+    type=WORKERS,
     default=None,
     help="CP-SAT workers per solve [default: cores / jobs, at least 1].",
 )
@@ -157,19 +167,19 @@ def _use_bar(console: Console) -> bool:
 )
 @click.option(
     "--local-cluster",
-    type=click.IntRange(min=1),
+    type=IntRange(1, WORKERS_MAX),
     default=None,
     metavar="N",
     help="Start a local Dask cluster of N single-thread worker processes.",
 )
 @click.option(
     "--retries",
-    type=click.IntRange(min=0),
+    type=IntRange(min=0),
     default=1,
     show_default=True,
     help="Extra attempts for a scenario whose solve crashed.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every solve.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of every solve.")
 @friendly_errors
 def batch(
     inputs: tuple[str, ...],
@@ -201,12 +211,17 @@ def batch(
       iop-roster batch plans/ --out runs/big --local-cluster 8
     """
     try:
+        # The option types above already refuse what SolveParams would; this keeps a value
+        # they let through a usage error too, found before any output folder is made.
+        params = SolveParams(time_limit=time_limit, seed=seed, workers=solver_workers)
+    except (TypeError, ValueError) as error:
+        raise click.UsageError(str(error)) from None
+    try:
         check_executor_options(jobs, scheduler, local_cluster, solver_workers)
         found = discover_inputs(inputs)
     except BatchUsageError as error:
         raise click.UsageError(str(error)) from None
 
-    params = SolveParams(time_limit=time_limit, seed=seed, workers=solver_workers)
     console = Console(stderr=True)
 
     def announce(executor: BatchExecutor) -> None:

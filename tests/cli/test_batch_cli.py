@@ -54,6 +54,40 @@ def test_bad_usage_exits_2(args: list[str], message: str) -> None:
     assert message in stderr
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "rule"),
+    [
+        ("--seed", "-1", "is not in the range 0<=x<=2147483647"),
+        ("--seed", "4294967296", "is not in the range 0<=x<=2147483647"),
+        ("--time-limit", "inf", "is not a finite number"),
+        ("--time-limit", "nan", "is not a finite number"),
+        ("--time-limit", "0", "is not in the range x>0"),
+        ("--solver-workers", "5000", "is not in the range 1<=x<=1024"),
+        ("--jobs", "5000", "is not in the range 1<=x<=1024"),
+        ("--local-cluster", "5000", "is not in the range 1<=x<=1024"),
+        ("--retries", "-1", "is not in the range x>=0"),
+    ],
+)
+def test_option_values_a_solve_cannot_take_exit_2_before_any_output(
+    tmp_path: Path, option: str, value: str, rule: str
+) -> None:
+    # Found by QA: these values passed click and made SolveParams raise (exit 70).
+    out = tmp_path / "runs"
+    code, stdout, stderr = _run(str(TWO_STATES), "--out", str(out), "--jobs", "1", option, value)
+    assert code == 2, stdout + stderr
+    assert f"Invalid value for '{option}'" in stderr
+    assert rule in stderr
+    assert "internal error" not in stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("option", ["--seed", "--jobs", "--time-limit", "--solver-workers"])
+def test_a_bad_option_value_is_not_echoed(tmp_path: Path, option: str) -> None:
+    code, stdout, stderr = _run(str(TWO_STATES), "--out", str(tmp_path / "o"), option, "Jordan Smith")
+    assert code == 2
+    assert "Jordan" not in stdout + stderr
+
+
 def test_an_unreachable_scheduler_is_a_usage_error(tmp_path: Path) -> None:
     dask = pytest.importorskip("dask")
     pytest.importorskip("distributed")
