@@ -17,12 +17,13 @@ people's copies of one session, which differ in content, never share a UID.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import MAXYEAR, MINYEAR, UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
 
 from models.io import write_atomic
 from models.scenario import Scenario
@@ -103,16 +104,102 @@ def _event(
     return event
 
 
+#: Step of the walk over a zone's offsets: no zone has two transitions within an hour.
+_WALK_STEP = timedelta(hours=1)
+#: The first and last instants whose local time is representable in every zone (UTC-12 to
+#: UTC+14, and local mean time a few hours more): the tz range is clamped to them.
+_EARLIEST_INSTANT = datetime(MINYEAR, 1, 2, tzinfo=UTC)
+_LATEST_INSTANT = datetime(MAXYEAR, 12, 30, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Observance:
+    """What a zone's clock says from one instant on: offset, daylight flag and abbreviation."""
+
+    offset: timedelta
+    daylight: bool
+    name: str
+
+
+def _observance(zone: ZoneInfo, instant: datetime) -> _Observance:
+    local = instant.astimezone(zone)
+    offset, dst = local.utcoffset(), local.dst()
+    assert offset is not None
+    return _Observance(offset, bool(dst), local.tzname() or str(offset))
+
+
+def _transitions(zone: ZoneInfo, first: datetime, last: datetime) -> tuple[_Observance, list[tuple[datetime, _Observance]]]:
+    """The observance at ``first`` and every change of it up to ``last`` (UTC instants).
+
+    Walks hour by hour and bisects each change to the second; returns the UTC instant of
+    each change with the observance it starts.
+    """
+    initial = current = _observance(zone, first)
+    changes: list[tuple[datetime, _Observance]] = []
+    instant = first
+    while instant < last:
+        step_end = min(instant + _WALK_STEP, last)
+        observance = _observance(zone, step_end)
+        if observance != current:
+            before, after = instant, step_end  # current at ``before``, another at ``after``
+            while after - before > timedelta(seconds=1):
+                middle = before + (after - before) // 2
+                if _observance(zone, middle) == current:
+                    before = middle
+                else:
+                    after = middle
+            current = _observance(zone, after)
+            changes.append((after, current))
+            step_end = after
+        instant = step_end
+    return initial, changes
+
+
 @lru_cache(maxsize=64)
 def _vtimezone(timezone: str, year: int) -> Timezone:
-    # Building a VTIMEZONE walks the zone's transitions: once per zone and year is enough.
-    return Timezone.from_tzinfo(ZoneInfo(timezone), timezone, date(year - 1, 1, 1), date(year + 2, 1, 1))
+    """The VTIMEZONE of ``timezone`` from the year before ``year`` to the year after.
+
+    Built from the tz database's own transitions rather than by
+    :meth:`icalendar.Timezone.from_tzinfo`, whose walk runs past the last transition to the
+    end of the calendar and fails for a week in year 9999 (and whose range starts in year 0
+    for a week in year 1). The range is clamped to what :mod:`datetime` represents
+    (:data:`_EARLIEST_INSTANT` to :data:`_LATEST_INSTANT`), which still holds the first and
+    last weeks a scenario allows (0001-01-08 and 9999-12-13) with a day's margin for offsets.
+    Each observance follows RFC 5545: ``DTSTART`` and ``RDATE`` are the local time of the
+    change on the clock of the offset in force before it (``TZOFFSETFROM``).
+    """
+    zone = ZoneInfo(timezone)
+    first = max(datetime(year - 1, 1, 1, tzinfo=UTC) if year > MINYEAR else _EARLIEST_INSTANT, _EARLIEST_INSTANT)
+    last = min(datetime(year + 2, 1, 1, tzinfo=UTC) if year + 2 <= MAXYEAR else _LATEST_INSTANT, _LATEST_INSTANT)
+    initial, changes = _transitions(zone, first, last)
+    # Observances with the same offsets, abbreviation and kind share one component: its first
+    # onset is DTSTART, the others RDATEs (the shape calendar apps and icalendar expect).
+    onsets: dict[tuple[timedelta, _Observance], list[datetime]] = {}
+    onsets[(initial.offset, initial)] = [(first + initial.offset).replace(tzinfo=None)]
+    previous = initial
+    for instant, observance in changes:
+        onsets.setdefault((previous.offset, observance), []).append((instant + previous.offset).replace(tzinfo=None))
+        previous = observance
+    component = Timezone()
+    component.add("tzid", timezone)
+    component.add("comment", f"Transitions from {first.date()} to {last.date()}.")
+    for (offset_from, observance), starts in onsets.items():
+        piece = TimezoneDaylight() if observance.daylight else TimezoneStandard()
+        piece.add("tzname", observance.name)
+        piece.add("tzoffsetfrom", offset_from)
+        piece.add("tzoffsetto", observance.offset)
+        piece.add("dtstart", starts[0])
+        if starts[1:]:
+            piece.add("rdate", starts[1:])
+        component.add_component(piece)
+    return component
 
 
 def _finish(calendar: Calendar, scenario: Scenario, timezone: str) -> Calendar:
     # VTIMEZONE with the real transitions around the scheduled week (the year before to the
-    # year after): calendar apps that do not know the TZID, or know an older rule, still
-    # place every event right. Every event of a calendar is in its owner's zone.
+    # year after, clamped to the representable calendar): calendar apps that do not know the
+    # TZID, or know an older rule, still place every event right. Every event of a calendar
+    # is in its owner's zone.
     calendar.subcomponents.insert(0, _vtimezone(timezone, scenario.program.week_start.year))
     return calendar
 
