@@ -928,6 +928,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
     # cohorts much faster (docs/model.md).
     full_share = _SHARE_FULL_SOLVE if full_solve else 0.0
     stage1_started = clock.elapsed()
+    whole_model_ended: str | None = None  # CP-SAT's status on the whole model when it found nothing
     coverage_value = weighted_delivered(data, greedy)
     stage_values: list[int] = hint or []
     first_solution: float | None = None
@@ -951,7 +952,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
                 status = SolveStatus.OPTIMAL
                 best_bound = float(coverage_value)
         else:
-            messages.append(f"stage 1 ended {solver.status_name(result_status)}; the greedy schedule is kept")
+            whole_model_ended = solver.status_name(result_status)
             if solver.best_objective_bound:
                 best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
     elif stage_values and clock.has_time():  # (else the limit was spent on building)
@@ -982,6 +983,11 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
             coverage_value = weighted_delivered(data, solution)
     if not params.deterministic:
         fold_lp()
+    if whole_model_ended is not None:
+        # (Said once stage 1 is over: the neighbourhood search may still have improved on the
+        # greedy schedule, and demo then said "the greedy schedule is kept" above a better one.)
+        then = "the greedy schedule is kept" if solution is greedy else "the neighbourhood search improved on the greedy schedule"
+        messages.append(f"stage 1: CP-SAT on the whole model ended {whole_model_ended} in its share; {then}")
     if coverage_value >= best_bound:
         status, best_bound = SolveStatus.OPTIMAL, float(coverage_value)
     levels: dict[str, float] = {"coverage": float(coverage_value)}
@@ -1232,6 +1238,16 @@ def solve(
     objective = float(weighted_delivered(data, solution))
     # Stages 2 and 3 hold coverage at least at its stage-1 value and may raise it.
     levels["coverage"] = objective
+    # Level 2 of the schedule returned, whichever stage made it: a stage 2 cut short, stopped
+    # or never reached (the greedy schedule) left it out, and the file said "minimums: 0".
+    minimum_families = _minimum_families(data, solution)
+    breakdown.update(minimum_families)
+    levels["minimums"] = sum(minimum_families.values())
+    if "quality" not in levels and fixed is None:
+        # Stage 3 did not run (out of time, stopped, no group): the schedule's own levels 3 and 4.
+        quality, cost, families = _quality_and_cost(data, solution)
+        levels["quality"], levels["cost"] = float(quality), float(cost)
+        breakdown.update(families)
     gap = _gap(objective, best_bound)
     schedule = build_schedule(
         data,
@@ -1295,9 +1311,10 @@ def _possible_seats(data: ProblemData) -> int:
     return sum(len(k.class_therapists[int(k.class_of[position])]) for k in data.candidates for position in range(len(k.participants)))
 
 
-def _minimums_of(data: ProblemData, solution: Solution) -> int:
-    """Level 2 of a schedule (no fixed sessions), in the structure model's units: weighted
-    minutes below ``hours_per_week.min`` plus weighted days below ``days_per_week.min`` x 60."""
+def _minimum_families(data: ProblemData, solution: Solution) -> dict[str, float]:
+    """Level 2 of a schedule by family, fixed sessions included, in the structure model's
+    units: weighted minutes below ``hours_per_week.min``, weighted days below
+    ``days_per_week.min`` x 60."""
     minutes = np.zeros(data.num_participants, dtype=np.int64)
     days: list[set[int]] = [set() for _ in range(data.num_participants)]
     for k_index, _, people in solution.groups:
@@ -1309,10 +1326,25 @@ def _minimums_of(data: ProblemData, solution: Solution) -> int:
         p = data.appointments[s].participant
         minutes[p] += option.end - option.start
         days[p].add(option.day)
+    if solution.fixed is not None:
+        for group in solution.fixed.groups:
+            for p in group.participants:
+                minutes[p] += group.end - group.start
+                days[p].add(group.day)
+        for held in solution.fixed.appointments:
+            p = data.appointments[held.spec].participant
+            minutes[p] += held.option.end - held.option.start
+            days[p].add(held.option.day)
     hours_short = int(np.maximum(0, data.hours_min.astype(np.int64) - minutes).sum())
     days_short = sum(max(0, int(data.days_min[p]) - len(days[p])) for p in range(data.num_participants))
     weights = data.scenario.objective
-    return weights.hours_shortfall * hours_short + weights.days_shortfall * 60 * days_short
+    return {"hours_shortfall": float(weights.hours_shortfall * hours_short),
+            "days_shortfall": float(weights.days_shortfall * 60 * days_short)}
+
+
+def _minimums_of(data: ProblemData, solution: Solution) -> int:
+    """Level 2 of a schedule (see :func:`_minimum_families`)."""
+    return int(sum(_minimum_families(data, solution).values()))
 
 
 def _quality_and_cost(data: ProblemData, solution: Solution) -> tuple[int, int, dict[str, float]]:

@@ -176,6 +176,25 @@ def test_stop_before_the_search_still_returns_a_checked_schedule() -> None:
     assert result.objective >= greedy.solver.objective
 
 
+def test_levels_two_to_four_are_the_returned_schedules_own_when_the_stages_are_cut_short() -> None:
+    # Stopped before stage 2 (a stop set at the first improvement): the schedule file said
+    # "minimums: 0" with no shortfall families although its participants fell short of their
+    # hours (harbor-week at 10 s: 2,850 minutes). Levels 2-4 are now those of the schedule
+    # returned, as the checker recomputes them (demo: unit weights of level 2).
+    scenario = load_scenario(SCENARIOS / "harbor-week.yaml").scenario
+    stop = threading.Event()
+    result = solve(scenario, SolveParams(time_limit=30.0, workers=1), stop=stop, on_progress=lambda _report: stop.set())
+    assert result.schedule is not None
+    report = checked(scenario, result.schedule)
+    weights = scenario.objective
+    expected = weights.hours_shortfall * report.levels["hours_shortfall_minutes"] + weights.days_shortfall * 60 * report.levels["days_shortfall"]
+    assert expected > 0  # (harbor-week's greedy schedule falls short)
+    assert result.levels["minimums"] == pytest.approx(expected)
+    assert result.breakdown["hours_shortfall"] + result.breakdown["days_shortfall"] == pytest.approx(expected)
+    assert {"quality", "cost"} <= result.levels.keys()
+    assert result.schedule.solver.levels == result.levels  # type: ignore[attr-defined]
+
+
 def test_nothing_to_schedule() -> None:
     # No participants: the empty schedule is optimal (0 of 0).
     result, schedule, _ = solve_checked(make_scenario(group_types=[group_type()], therapists=[therapist()]))
