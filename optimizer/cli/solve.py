@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
 import click
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from models.errors import OutputError
 from models.io import (
@@ -44,31 +46,60 @@ from optimizer.result import Progress, Result, SolveParams
 
 
 class ProgressPrinter:
-    """Progress on stderr: a live line on a terminal, a throttled plain line in a log file."""
+    """Progress on stderr: a live line on a terminal, a throttled plain line in a log file.
 
-    def __init__(self, console: Console, interval: float = 5.0) -> None:
+    In a log, a report within ``interval`` seconds of the last printed one is held back, not
+    printed, so that a search improving many times a second does not flood the log; the
+    latest held report is printed by the next report after the interval or by :meth:`close`,
+    so the log's last progress line is the state the solve ended in. On a terminal, every
+    report replaces the live line (a :class:`rich.live.Live`, which redraws a line wrapped on
+    a narrow terminal in place); :meth:`close` leaves the last one on screen.
+    """
+
+    def __init__(self, console: Console, interval: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console
         self.live = console.is_terminal
         self.interval = interval
-        self.last = 0.0
+        self.clock = clock
+        self.last: float | None = None
+        self.held: Progress | None = None
+        self.display: Live | None = None
 
     def __call__(self, progress: Progress) -> None:
-        now = time.monotonic()
-        if not self.live and now - self.last < self.interval:
+        if self.live:
+            if self.display is None:
+                # stdout may carry the schedule: only stderr (this console) is redirected.
+                self.display = Live(console=self.console, auto_refresh=False, redirect_stdout=False)
+                self.display.start()
+            self.display.update(Text(self.line(progress)), refresh=True)
             return
-        self.last = now
+        now = self.clock()
+        if self.last is not None and now - self.last < self.interval:
+            self.held = progress
+            return
+        self.last, self.held = now, None
+        self.console.print(self.line(progress), highlight=False)
+
+    def close(self) -> None:
+        """End the display before the summary: print a held-back report, end the live line."""
+        if self.held is not None:
+            self.console.print(self.line(self.held), highlight=False)
+            self.held = None
+        if self.display is not None:
+            self.display.stop()
+            self.display = None
+
+    @staticmethod
+    def line(progress: Progress) -> str:
+        """One report as a line: elapsed time, stage, objective, bound, gap, sessions, coverage."""
         gap = f"{progress.gap:.2%}" if progress.gap is not None else "-"
         bound = f"{progress.best_bound:g}" if progress.best_bound is not None else "-"
         objective = f"{progress.objective:g}" if progress.objective is not None else "-"
         coverage = f"{progress.delivered}/{progress.needed}"
-        line = (
+        return (
             f"[{progress.elapsed:6.1f}s] stage {progress.stage:<9} objective {objective:>7} bound {bound:>7} "
             f"gap {gap:>7}  sessions {progress.sessions:>4}  delivered {coverage}"
         )
-        if self.live:
-            self.console.print(line, highlight=False, end="\r")
-        else:
-            self.console.print(line, highlight=False)
 
 
 def summary_tables(loaded: LoadedScenario, schedule: Schedule) -> list[Table]:
@@ -212,9 +243,11 @@ def run(
     console = Console(stderr=True, quiet=quiet, width=None if sys.stderr.isatty() else 120)
     loaded = load_scenario(scenario)
     print_issues(loaded.warnings) if not quiet else None
-    result = run_solve(loaded.scenario, params, on_progress=ProgressPrinter(console), scenario_sha256=loaded.sha256, replan=replan)
-    if console.is_terminal:
-        console.print()
+    printer = ProgressPrinter(console)
+    try:
+        result = run_solve(loaded.scenario, params, on_progress=printer, scenario_sha256=loaded.sha256, replan=replan)
+    finally:
+        printer.close()
     if result.schedule is None:
         click.echo(f"no schedule: status {result.status.value}", err=True)
         for message in result.messages:
