@@ -253,3 +253,15 @@ def test_a_terminal_shows_every_report_in_place_and_keeps_the_last() -> None:
     final = text.rsplit("\x1b[2K", 1)[-1]
     assert "objective     144" in final and "42" in final and "131" not in final
     assert printer.display is None
+
+
+def test_help_says_what_the_time_limit_counts() -> None:
+    # QA: --deterministic --time-limit 3 on the demo took 9.9 s of wall time while --help
+    # said "Seconds for the whole solve": in deterministic mode the limit is CP-SAT
+    # deterministic time (optimizer.solve._solver, docs/model.md "Parameters").
+    result = invoke("--help")
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "Seconds of wall time for the whole solve; with --deterministic, CP-SAT deterministic time instead" in text
+    assert "not seconds: the solve can take several times longer" in text
+    assert "--time-limit counts CP-SAT deterministic time, not wall seconds" in text
