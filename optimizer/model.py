@@ -697,7 +697,7 @@ def _quality_then_cost(
     return built
 
 
-def build_full_model(data: ProblemData, coverage_at_least: int, minimums_at_most: int) -> BuiltModel:
+def build_full_model(data: ProblemData, coverage_at_least: int, minimums_at_most: int, deadline: Deadline = NO_DEADLINE) -> BuiltModel:
     """Stage 3 over every schedule with levels 1 and 2 at the values found: the structure
     model (attendance and appointments free), seats naming every session's therapist and
     members (:func:`add_seats`), coverage held at ``coverage_at_least`` and the program
@@ -708,9 +708,10 @@ def build_full_model(data: ProblemData, coverage_at_least: int, minimums_at_most
     to another start, day or appointment time of equal coverage gives fewer sessions (two
     half-full groups where one would do) or keeps them with one therapist; this model can.
     It is the participant x (therapist, candidate) formulation that does not scale, so it
-    is built for small weeks only (``optimizer.solve``). Not for re-planning.
+    is built for small weeks only (``optimizer.solve``). Not for re-planning. Raises
+    :class:`BuildOutOfTime` once ``deadline`` passes.
     """
-    built = build_structure_model(data)
+    built = build_structure_model(data, deadline=deadline)
     model, v = built.model, built.variables
     assert v is not None
     weights = data.scenario.objective
@@ -722,6 +723,7 @@ def build_full_model(data: ProblemData, coverage_at_least: int, minimums_at_most
     terms = SeatTerms()
     session_vars: dict[tuple[int, int], cp_model.IntVar] = {}
     for k in data.candidates:
+        deadline.check()
         add_seats(data, model, k, v.attend[k.index], v.open[k.index], terms)
         for i, var in enumerate(v.open[k.index]):
             session_vars[k.index, i] = var

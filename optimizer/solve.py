@@ -139,6 +139,7 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
 # greedy schedule, 2,312 unmet needs, took 3.0 s (8.5 s before the reasons were indexed).
 _REPORT_PARTICIPANTS_PER_SECOND = 800
 _REPORT_SHARE_MAX = 0.1
+_REPORT_MARGIN = 0.05  # seconds
 _TRIM_EVERY = 2.0  # seconds: the neighbourhood search hands freed memory back at most this often
 # Models from this size on hand freed memory back after each stage (a full garbage collection
 # costs 30-70 ms even on a small model: most of a two-states solve).
@@ -1121,7 +1122,9 @@ def solve(
     workers = params.resolved_workers()
     data = build_problem_data(scenario)
     # Writing the schedule explains every unmet need: about 2 s at 2,000 participants.
-    clock.reserve = min(_REPORT_SHARE_MAX * params.time_limit, data.num_participants / _REPORT_PARTICIPANTS_PER_SECOND)
+    # Plus a margin for what follows the last search (reading its schedule, building the file):
+    # demo at 5 s ended at 5.006 s without it.
+    clock.reserve = min(_REPORT_SHARE_MAX * params.time_limit, _REPORT_MARGIN + data.num_participants / _REPORT_PARTICIPANTS_PER_SECOND)
     messages: list[str] = []
     fixed: FixedSessions | None = None
     reconciliation: Reconciliation | None = None
@@ -1396,7 +1399,15 @@ def _full_stage3(
     """
     coverage = weighted_delivered(data, solution)
     minimums = _minimums_of(data, solution)
-    built = build_full_model(data, coverage, minimums)
+    # The build and the hint get at most half of the time left, so the search has the rest
+    # and the solve ends within its limit (harbor-week at 10 s on a loaded machine: the
+    # build took 2.6 s of the 0.9 s left, and the solve 13.3 s).
+    deadline = Deadline(None if params.deterministic else time.perf_counter() + 0.5 * clock.remaining())
+    try:
+        built = build_full_model(data, coverage, minimums, deadline)
+    except BuildOutOfTime:
+        messages.append("stage 3 over all schedules of equal coverage: no time to build it; the schedule so far is kept")
+        return solution
     v = built.variables
     assert v is not None
     attendees = {(k, p) for k, _, people in solution.groups for p in people}
@@ -1414,8 +1425,8 @@ def _full_stage3(
     for s, options in v.appointment.items():
         for option, var in options:
             primary[var.index] = int((s, option) in chosen)
-    hint_seconds = min(5.0, max(0.5, seconds / 4))
-    completed = _complete_hint(built.model, primary, hint_seconds, params.deterministic)
+    hint_seconds = min(5.0, max(0.5, seconds / 4)) if params.deterministic else min(5.0, clock.remaining() / 3)
+    completed = _complete_hint(built.model, primary, hint_seconds, params.deterministic) if hint_seconds >= 0.05 else None
     if completed is None:  # (out of time: the schedule so far obeys every rule of the model)
         messages.append("stage 3 over all schedules of equal coverage: no time to start from the schedule "
                         "so far; it is kept")

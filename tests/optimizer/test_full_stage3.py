@@ -135,3 +135,15 @@ def test_progress_of_the_full_stage_counts_its_own_sessions() -> None:
     quality = [r for r in reports if r.stage == "quality"]
     assert quality, "the full stage reports its solutions"
     assert (quality[-1].sessions, quality[-1].delivered) == (len(outcome.schedule.sessions), 4) == (1, 4)
+
+
+def test_the_full_model_stops_building_at_its_deadline() -> None:
+    # The full stage gets at most half of the time left for its build; a deadline already
+    # passed stops the build (the solve then keeps the schedule so far).
+    from optimizer.data import build_problem_data
+    from optimizer.model import BuildOutOfTime, Deadline, build_full_model
+
+    data = build_problem_data(load_scenario(DEMO).scenario)
+    with pytest.raises(BuildOutOfTime):
+        build_full_model(data, 0, 10**9, Deadline(0.0))
+    assert build_full_model(data, 0, 10**9).seats  # (no deadline: built)
