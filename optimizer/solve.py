@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as _package_version
 
@@ -1204,9 +1204,9 @@ def solve(
         solver3 = _solver(params, seconds, workers)
         if len(assignment.model.proto.constraints) >= _STAGE3_NO_LP_ABOVE_CONSTRAINTS:
             solver3.parameters.linearization_level = 0
-        stage3_counts = (len(solution.groups) + len(solution.appointments) + fixed_sessions,
-                         sum(len(g[2]) for g in solution.groups) + len(solution.appointments) + fixed_delivered)
-        reporter3 = _Reporter("quality", clock, on_progress, held_level, lambda _cb: stage3_counts, needed)
+        reporter3 = _Reporter("quality", clock, on_progress, held_level,
+                              _seat_counts(assignment, len(solution.appointments) + fixed_sessions,
+                                           len(solution.appointments) + fixed_delivered), needed)
         if assignment.stages:
             solver3, status3 = _stage3_in_order(assignment, solver3, params, clock, seconds, reporter3, stop)
         else:
@@ -1298,6 +1298,25 @@ def solve(
         ortools_version=_ORTOOLS_VERSION,
         messages=messages,
     )
+
+
+def _seat_counts(built: BuiltModel, more_sessions: int, more_delivered: int,
+                 appointments: Sequence[cp_model.IntVar] = ()) -> Callable[[cp_model.CpSolverSolutionCallback], tuple[int, int]]:
+    """Sessions and delivered person-sessions of each solution of a model that names seats
+    (stage 3 may merge or split groups), plus ``more`` held outside it and the
+    ``appointments`` variables of the full stage."""
+    sessions = np.array([var.index for var in built.sessions.values()], dtype=np.int64)
+    seats = np.array([var.index for var in built.seats.values()], dtype=np.int64)
+    chosen = np.array([var.index for var in appointments], dtype=np.int64)
+
+    def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
+        values = np.asarray(callback.response_proto.solution, dtype=np.int64)
+        booked = int(values[chosen].sum()) if len(chosen) else 0
+        opened = int(values[sessions].sum()) if len(sessions) else 0
+        seated = int(values[seats].sum()) if len(seats) else 0
+        return opened + booked + more_sessions, seated + booked + more_delivered
+
+    return counts
 
 
 def _seated_groups(built: BuiltModel, solver: cp_model.CpSolver) -> list[tuple[int, int, list[int]]]:
@@ -1433,20 +1452,8 @@ def _full_stage3(
         return solution
     _hint_all(built.model, completed)
     before = _quality_and_cost(data, solution)
-    session_indices = np.array([var.index for var in built.sessions.values()], dtype=np.int64)
-    seat_indices = np.array([var.index for var in built.seats.values()], dtype=np.int64)
-    appointment_indices = np.array([var.index for options in v.appointment.values() for _, var in options], dtype=np.int64)
-
-    def counts(callback: cp_model.CpSolverSolutionCallback) -> tuple[int, int]:
-        # Sessions and delivered of this solution (the model moves both, unlike the
-        # assignment stage, which holds who attends what).
-        values = np.asarray(callback.response_proto.solution, dtype=np.int64)
-        appointments = int(values[appointment_indices].sum()) if len(appointment_indices) else 0
-        sessions = int(values[session_indices].sum()) if len(session_indices) else 0
-        seats = int(values[seat_indices].sum()) if len(seat_indices) else 0
-        return sessions + appointments, seats + appointments
-
-    reporter = _Reporter("quality", clock, on_progress, held_level, counts, needed)
+    appointments = [var for options in v.appointment.values() for _, var in options]
+    reporter = _Reporter("quality", clock, on_progress, held_level, _seat_counts(built, 0, 0, appointments), needed)
     budget = clock.remaining() if not params.deterministic else seconds
     solver = _solver(params, budget, workers)
     if built.stages:

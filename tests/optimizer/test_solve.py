@@ -160,6 +160,20 @@ def test_progress_reports() -> None:
     assert objectives == sorted(value for value in objectives if value is not None)
 
 
+def test_the_last_progress_report_is_the_schedule_returned() -> None:
+    # Stage 3 (both the assignment and the full stage) may merge or split groups: its reports
+    # count the sessions and seats of each of its own solutions (they repeated the counts of
+    # the schedule it started from: 41 reported, 42 returned).
+    scenario = load_scenario(SCENARIOS / "demo.yaml").scenario
+    reports: list[Progress] = []
+    result = solve(scenario, SolveParams(time_limit=4.0, workers=2), on_progress=reports.append)
+    assert result.schedule is not None and reports
+    summary = result.schedule.summary
+    last = reports[-1]
+    assert (last.objective, last.sessions, last.delivered) == (
+        result.objective, len(result.schedule.sessions), summary["delivered_group_sessions"] + summary["delivered_appointments"])
+
+
 def test_stop_before_the_search_still_returns_a_checked_schedule() -> None:
     # A stop already set: the search ends at once and the best schedule so far (at worst
     # the greedy one) comes back, obeying every rule.
