@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import typing
 from collections.abc import Mapping, Sequence
 from typing import cast
 
@@ -98,19 +99,49 @@ def _label(raw: object, loc: Sequence[int | str]) -> str:
     return "".join(parts)
 
 
-def _message(item: Mapping[str, object], loc: Sequence[int | str]) -> str:
-    """The rule an error item of pydantic broke, in plain words, quoting only what may be quoted."""
+def _model_of(annotation: object) -> type[BaseModel] | None:
+    """The model an annotation holds (``list[Participant]``, ``SizeRange | None``, ...), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in typing.get_args(annotation):
+        found = _model_of(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _entry_model(root: type[BaseModel] | None, path: Sequence[int | str]) -> type[BaseModel] | None:
+    """The model of the entry at ``path`` below ``root`` (list positions skipped), if known."""
+    model = root
+    for key in path:
+        if model is None:
+            return None
+        if isinstance(key, int):
+            continue
+        field = model.model_fields.get(key)
+        model = _model_of(field.annotation) if field is not None else None
+    return model
+
+
+def _message(item: Mapping[str, object], loc: Sequence[int | str], root: type[BaseModel] | None = None) -> str:
+    """The rule an error item of pydantic broke, in plain words, quoting only what may be quoted.
+
+    ``root``: the document's model, so a typo is matched against the fields of its own entry
+    (a participant's ``nam`` suggested ``name``, a therapist's field).
+    """
     kind = item["type"]
     value = item.get("input")
     if kind == "missing":
         return "is required but missing"
     if kind == "extra_forbidden":
         name = loc[-1] if loc else ""
+        entry = _entry_model(root, loc[:-1])
+        candidates = list(entry.model_fields) if entry is not None else sorted(_KNOWN_FIELDS)
+        close = difflib.get_close_matches(str(name), candidates, n=1)
         if name in _KNOWN_FIELDS:
             # A real field in the wrong entry: suggesting its own name would be no help.
             hint = " (that field belongs to another kind of entry)"
         else:
-            close = difflib.get_close_matches(str(name), _KNOWN_FIELDS, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
         shown = f" {quote(name)}" if isinstance(name, str) and is_quotable(name) else ""
         return f"unknown field{shown}{hint}: typos are not ignored"
@@ -127,7 +158,7 @@ def _message(item: Mapping[str, object], loc: Sequence[int | str]) -> str:
     return message
 
 
-def _pydantic_issues(error: ValidationError, raw: object, file: str | None) -> list[Issue]:
+def _pydantic_issues(error: ValidationError, raw: object, file: str | None, root: type[BaseModel] | None = None) -> list[Issue]:
     issues: list[Issue] = []
     for item in error.errors(include_url=False):
         loc = [key for key in item["loc"] if not (isinstance(key, str) and key.startswith("function-"))]
@@ -141,7 +172,7 @@ def _pydantic_issues(error: ValidationError, raw: object, file: str | None) -> l
             if isinstance(value, str) and value.strip().lower()[:3] in DAYS:
                 message += " (days are mon tue wed thu fri sat sun)"
         else:
-            message = _message(cast("Mapping[str, object]", item), loc)
+            message = _message(cast("Mapping[str, object]", item), loc, root)
         issues.append(Issue(_label(raw, loc), message, "error", file))
     return issues
 
@@ -348,7 +379,7 @@ def validate_scenario(raw: object, file: str | None = None) -> tuple[Scenario | 
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as error:
-        errors.extend(_pydantic_issues(error, raw, file))
+        errors.extend(_pydantic_issues(error, raw, file, Scenario))
     errors.extend(_document_issues(raw, file))
     if errors:
         return None, errors, []
@@ -365,12 +396,12 @@ def validate_schedule(raw: object, file: str | None = None) -> tuple[Schedule | 
     try:
         schedule = Schedule.model_validate(raw)
     except ValidationError as error:
-        errors.extend(_pydantic_issues(error, raw, file))
+        errors.extend(_pydantic_issues(error, raw, file, Schedule))
     # The model keeps extra top-level keys (the optimizer sets ``changes``); a file may not.
     for key, value in raw.items():
         if key in EXTRA_KEYS:
             if not isinstance(value, Mapping):
                 errors.append(Issue(_label(raw, [key]), _message({"type": "dict_type", "input": value}, [key]), "error", file))
         elif key not in Schedule.model_fields:
-            errors.append(Issue(_label(raw, [key]), _message({"type": "extra_forbidden", "input": value}, [key]), "error", file))
+            errors.append(Issue(_label(raw, [key]), _message({"type": "extra_forbidden", "input": value}, [key], Schedule), "error", file))
     return (None, errors) if errors else (schedule, [])

@@ -231,6 +231,11 @@ REJECTED: list[tuple[Path, object, str]] = [
     (("program", "slot_minute"), 30, r"program\.slot_minute: unknown field 'slot_minute' \(did you mean 'slot_minutes'\?\): typos are not ignored"),
     ((*P0, "avaliability"), {}, r"participants\[0\] \(id P0001\)\.avaliability: unknown field 'avaliability' \(did you mean 'availability'\?\)"),
     ((*G0, "kind"), "group", r"group_types\[0\] \(id process\)\.kind: unknown field 'kind' \(that field belongs to another kind of entry\)"),
+    # The hint comes from the entry's own fields: participants have no ``name`` (it is not
+    # suggested for ``nam``), therapists have ``licensed_states``, appointments ``therapist``.
+    ((*P0, "nam"), "x", r"participants\[0\] \(id P0001\)\.nam: unknown field 'nam': typos are not ignored$"),
+    ((*P0, "timezon"), "x", r"\.timezon: unknown field 'timezon' \(did you mean 'timezone'\?\)"),
+    (("therapists", 0, "licenced_states"), ["NY"], r"therapists\[0\] \(id T01\)\.licenced_states: unknown field 'licenced_states' \(did you mean 'licensed_states'\?\)"),
 ]
 
 
