@@ -1257,7 +1257,10 @@ def solve(
         solution,
         status=status.value,  # type: ignore[arg-type]
         scenario_sha256=scenario_sha256,
-        reasons=reason_finder(data, solution, None if params.deterministic else clock.start + params.time_limit),
+        # Reasons get what is left of the limit, and at least their reserve when the search ran
+        # over it (a loaded machine): otherwise every unmet need said "not analysed".
+        reasons=reason_finder(data, solution, None if params.deterministic
+                              else max(clock.start + params.time_limit, time.perf_counter() + clock.reserve)),
         solver_fields={
             "objective": objective,
             "best_bound": float(best_bound),
