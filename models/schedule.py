@@ -9,9 +9,18 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 from pydantic.config import JsonDict
 
 from models.scenario import Day, Id, Label, TimeOfDay, quote
@@ -140,6 +149,15 @@ class ScheduledSession(BaseModel):
     start: TimeOfDay
     end: EndTime
     participants: list[Id] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _groups_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # ``group_type`` is for group sessions only (the contract's example leaves it out of
+        # appointments): an explicit null could trip a strict consumer of the file.
+        data: dict[str, Any] = handler(self)
+        if data.get("group_type") is None:
+            data.pop("group_type", None)
+        return data
 
 
 class UnmetNeed(BaseModel):

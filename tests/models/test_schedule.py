@@ -39,3 +39,15 @@ def test_additions_are_not_fields_of_the_solver_block() -> None:
     assert set(Schedule.model_json_schema()["$defs"]["SolverInfo"]["properties"]) == (
         set(SolverInfo.model_fields) | set(SolverAdditions.model_fields)
     )
+
+
+def test_an_appointment_is_written_without_a_group_type() -> None:
+    # ``group_type`` is for group sessions only; the contract's example leaves it out of
+    # appointments, and an explicit null could trip a strict consumer. It still reads back.
+    from models.schedule import ScheduledSession
+
+    appointment = ScheduledSession(id="S1", kind="individual", therapist="T1", day="mon", start="09:00", end="10:00", participants=["P1"])
+    group = ScheduledSession(id="S2", kind="group", group_type="g", therapist="T1", day="mon", start="09:00", end="10:00")
+    assert "group_type" not in appointment.model_dump(mode="json")
+    assert group.model_dump(mode="json")["group_type"] == "g"
+    assert ScheduledSession.model_validate(appointment.model_dump(mode="json")) == appointment
