@@ -62,7 +62,10 @@ def serve(host: str, port: int, db: str | None, workers: int | None, insecure_no
     except ValidationError as error:
         # Name the setting and the rule; never the value (it may be a key or a password).
         for item in error.errors(include_url=False, include_input=False, include_context=False):
-            field = str(item["loc"][0]) if item["loc"] else ""
+            if not item["loc"]:  # a rule between settings: its message names them
+                click.echo(f"error: {item['msg']}", err=True)
+                continue
+            field = str(item["loc"][0])
             source = f"--{field}" if field in overrides else f"IOP_ROSTER_{field.upper()}"
             click.echo(f"error: {source}: {item['msg']}", err=True)
         sys.exit(EXIT_INVALID)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,7 +53,8 @@ class ServiceSettings(BaseSettings):
     max_queued_per_key
         Queued jobs one key may have waiting (429 beyond it).
     default_time_limit, max_time_limit
-        Solve time limit when a request gives none, and the most a request may ask for.
+        Solve time limit when a request gives none, and the most a request may ask for; the
+        default may not exceed the maximum (every request without a limit would be refused).
     max_attempts
         Times a job is started at most: a job interrupted by a restart is re-queued until
         it has been started this many times, then marked failed.
@@ -76,13 +78,26 @@ class ServiceSettings(BaseSettings):
     cores: int | None = Field(default=None, ge=1)
     max_body_bytes: int = Field(default=8_000_000, ge=1024)
     max_queued_per_key: int = Field(default=100, ge=1)
-    default_time_limit: float = Field(default=30.0, gt=0)
-    max_time_limit: float = Field(default=600.0, gt=0)
+    default_time_limit: float = Field(default=30.0, gt=0, allow_inf_nan=False)
+    max_time_limit: float = Field(default=600.0, gt=0, allow_inf_nan=False)
     max_attempts: int = Field(default=2, ge=1)
-    stop_wait_seconds: float = Field(default=5.0, ge=0)
-    progress_interval: float = Field(default=0.5, ge=0)
-    poll_interval: float = Field(default=0.5, gt=0)
+    stop_wait_seconds: float = Field(default=5.0, ge=0, allow_inf_nan=False)
+    progress_interval: float = Field(default=0.5, ge=0, allow_inf_nan=False)
+    poll_interval: float = Field(default=0.5, gt=0, allow_inf_nan=False)
     run_solver: bool = True
+
+    @model_validator(mode="after")
+    def _default_time_limit_within_maximum(self) -> ServiceSettings:
+        # Otherwise the server starts and refuses every submission without a time_limit with
+        # a 422 on a field the client never sent.
+        if self.default_time_limit > self.max_time_limit:
+            raise PydanticCustomError(
+                "time_limits",
+                f"IOP_ROSTER_DEFAULT_TIME_LIMIT ({self.default_time_limit:g} s) is above IOP_ROSTER_MAX_TIME_LIMIT "
+                f"({self.max_time_limit:g} s): every request without a time_limit would be refused; lower the "
+                "default or raise the maximum",
+            )
+        return self
 
     def database_url(self) -> str:
         """The job store's SQLAlchemy URL."""

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from servicekit import KEY_A, KEY_B, api_settings
 
 from optimizer.cli import main
@@ -569,3 +570,49 @@ def test_serve_refuses_bad_settings_naming_the_variable_not_the_value(
         "error: IOP_ROSTER_MAX_BODY_BYTES: Input should be greater than or equal to 1024",
     ]
     assert not (tmp_path / "env.db").exists()  # refused before anything was opened
+
+
+def test_serve_refuses_a_default_time_limit_above_the_maximum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by QA: the server started, then gave every submission without a time_limit a 422
+    # on a field the client never sent.
+    _refuse_to_serve(monkeypatch)
+    monkeypatch.setenv("IOP_ROSTER_MAX_TIME_LIMIT", "5")
+    monkeypatch.setenv("IOP_ROSTER_DEFAULT_TIME_LIMIT", "30")
+    code, output, exception = _serve(tmp_path)
+    assert code == 2
+    assert isinstance(exception, SystemExit)
+    assert output.splitlines() == [
+        "error: IOP_ROSTER_DEFAULT_TIME_LIMIT (30 s) is above IOP_ROSTER_MAX_TIME_LIMIT (5 s): every request "
+        "without a time_limit would be refused; lower the default or raise the maximum",
+    ]
+    assert not (tmp_path / "env.db").exists()
+
+
+def _refuse_to_serve(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test, rather than hang in it, if the server starts."""
+    import uvicorn
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the server started")
+
+    monkeypatch.setattr(uvicorn.Server, "run", refuse)
+
+
+def test_settings_refuse_a_default_time_limit_above_the_maximum() -> None:
+    with pytest.raises(ValidationError, match=r"IOP_ROSTER_DEFAULT_TIME_LIMIT \(30 s\) is above IOP_ROSTER_MAX_TIME_LIMIT \(5 s\)"):
+        ServiceSettings(default_time_limit=30, max_time_limit=5)
+    assert ServiceSettings(default_time_limit=5, max_time_limit=5).default_time_limit == 5
+
+
+@pytest.mark.parametrize("variable", ["IOP_ROSTER_MAX_TIME_LIMIT", "IOP_ROSTER_DEFAULT_TIME_LIMIT", "IOP_ROSTER_POLL_INTERVAL"])
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_serve_refuses_a_time_setting_that_is_not_finite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    _refuse_to_serve(monkeypatch)
+    monkeypatch.setenv(variable, value)
+    code, output, _ = _serve(tmp_path)
+    assert code == 2
+    assert f"error: {variable}: Input should be a finite number" in output.splitlines()
