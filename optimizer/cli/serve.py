@@ -8,20 +8,20 @@ import sys
 
 import click
 
-from optimizer.cli.common import EXIT_INVALID
+from optimizer.cli.common import EXIT_INVALID, WORKERS_MAX, Choice, Command, IntRange
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--port", default=8000, show_default=True, type=IntRange(0, 65535), help="Port to listen on.")
 @click.option("--db", default=None, metavar="URL",
               help="Job store: sqlite:///path, postgresql+psycopg://..., or a SQLite file path "
                    "[default: $IOP_ROSTER_DB or ./iop-roster-jobs.db].")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
+@click.option("--workers", type=IntRange(1, WORKERS_MAX), default=None,
               help="Solves at once (each gets its share of the cores) [default: one per two cores].")
 @click.option("--insecure-no-auth", is_flag=True,
               help="Accept requests without an API key. Local development only.")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+@click.option("--log-level", type=Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
 def serve(host: str, port: int, db: str | None, workers: int | None, insecure_no_auth: bool, log_level: str) -> None:
     """Run the HTTP API (jobs, check, validate) on uvicorn.

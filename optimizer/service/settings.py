@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from optimizer.result import MAX_WORKERS
+
 
 def available_cores() -> int:
     """The cores this process may run on (CPU affinity, not the machine's count)."""
@@ -74,7 +76,8 @@ class ServiceSettings(BaseSettings):
     api_keys: SecretStr | None = None
     api_keys_file: Path | None = None
     insecure_no_auth: bool = False
-    workers: int | None = Field(default=None, ge=1)
+    # Beyond CP-SAT's own worker cap, solves at once is a typo, not a machine (each is a process).
+    workers: int | None = Field(default=None, ge=1, le=MAX_WORKERS)
     cores: int | None = Field(default=None, ge=1)
     max_body_bytes: int = Field(default=8_000_000, ge=1024)
     max_queued_per_key: int = Field(default=100, ge=1)

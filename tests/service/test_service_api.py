@@ -590,6 +590,33 @@ def test_serve_refuses_a_default_time_limit_above_the_maximum(
     assert not (tmp_path / "env.db").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (("--workers", "5000"), "Invalid value for '--workers': 5000 is not in the range 1<=x<=1024"),
+        (("--workers", SECRET), "Invalid value for '--workers': not a whole number"),
+        (("--port", SECRET), "Invalid value for '--port': not a whole number"),
+        (("--log-level", SECRET), "Invalid value for '--log-level': not one of"),
+    ],
+)
+def test_serve_options_out_of_range_exit_2_without_echoing_the_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], shown: str
+) -> None:
+    _refuse_to_serve(monkeypatch)
+    code, output, _ = _serve(tmp_path, *args)
+    assert code == 2
+    assert shown in output
+    assert SECRET not in output
+
+
+def test_serve_refuses_more_solves_at_once_than_it_could_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _refuse_to_serve(monkeypatch)
+    monkeypatch.setenv("IOP_ROSTER_WORKERS", "100000")
+    code, output, _ = _serve(tmp_path)
+    assert code == 2
+    assert "error: IOP_ROSTER_WORKERS: Input should be less than or equal to 1024" in output.splitlines()
+
+
 def _refuse_to_serve(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test, rather than hang in it, if the server starts."""
     import uvicorn
