@@ -37,6 +37,7 @@ from optimizer.service.store import FAILED, INVALID, SOLVED, STOPPED, JobStore
 if TYPE_CHECKING:
     from multiprocessing.context import SpawnProcess
 
+    from models.schedule import Schedule
     from optimizer.result import Progress, Result, SolveParams
 
 logger = logging.getLogger("iop_roster.service")
@@ -57,6 +58,27 @@ def progress_document(progress: Progress) -> dict[str, JsonValue]:
     return {key: value for key, value in asdict(progress).items()}
 
 
+def _schedule_counts(schedule: Schedule | None) -> dict[str, JsonValue]:
+    """``sessions``, ``delivered`` and ``needed`` of a schedule, as a progress report counts them.
+
+    Read from the schedule's summary (sessions, seats delivered and needed, groups and
+    appointments together); a figure the summary lacks, or a missing schedule, is None.
+    """
+    summary = schedule.summary if schedule is not None else {}
+
+    def total(*keys: str) -> JsonValue:
+        values = [summary.get(key) for key in keys]
+        if all(isinstance(value, int) and not isinstance(value, bool) for value in values):
+            return sum(value for value in values if isinstance(value, int))
+        return None
+
+    return {
+        "sessions": total("sessions"),
+        "delivered": total("delivered_group_sessions", "delivered_appointments"),
+        "needed": total("needed_group_sessions", "needed_appointments"),
+    }
+
+
 def outcome(
     result: Result, stop_asked: bool
 ) -> tuple[str, dict[str, JsonValue] | None, list[dict[str, str]] | None, dict[str, JsonValue]]:
@@ -68,12 +90,15 @@ def outcome(
     """
     from optimizer.result import SolveStatus
 
+    # The live reports' figures, then how the solve ended: the counts are the schedule's own
+    # (its summary), None when there is no schedule.
     final: dict[str, JsonValue] = {
         "stage": "done",
         "elapsed": round(result.wall_seconds, 3),
         "objective": result.objective,
         "best_bound": result.best_bound,
         "gap": result.gap,
+        **_schedule_counts(result.schedule),
         "solver_status": result.status.value,
     }
     if result.schedule is not None:

@@ -117,7 +117,8 @@ class JobProgress(BaseModel):
     """The best so far while solving, and the final figures after (objective and bound in level-1 units).
 
     Every field is optional: a report while solving carries ``stage`` to ``needed``; the final
-    one (``stage`` ``done``) carries ``solver_status`` instead of the counts.
+    one (``stage`` ``done``) carries the same figures of the schedule returned (the counts
+    absent when there is none) and ``solver_status``.
     """
 
     model_config = ConfigDict(extra="allow")

@@ -51,6 +51,12 @@ def test_real_server_solves_a_sample_and_the_checker_agrees(server: Server) -> N
     report = check(scenario_from_data(scenario).scenario, schedule)
     assert report.ok, [violation.message for violation in report.violations]
     assert view["progress"]["solver_status"] in {"optimal", "feasible"}  # type: ignore[index]
+    # The final figures are the live ones, counted from the schedule returned.
+    summary = schedule.summary
+    assert view["progress"]["stage"] == "done"  # type: ignore[index]
+    assert view["progress"]["sessions"] == len(schedule.sessions) == summary["sessions"]  # type: ignore[index]
+    assert view["progress"]["delivered"] == sum(len(s.participants) for s in schedule.sessions)  # type: ignore[index]
+    assert view["progress"]["needed"] == view["progress"]["delivered"] + sum(u.missing for u in schedule.unmet)  # type: ignore[index]
 
 
 def test_delete_stops_a_running_solve_and_keeps_its_best_schedule(server: Server) -> None:

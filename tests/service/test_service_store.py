@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from models.schedule import ScenarioRef, Schedule, SolverInfo
-from optimizer.result import Result, SolveStatus
+from optimizer.result import Progress, Result, SolveStatus
 from optimizer.service.runner import outcome, solve_params
 from optimizer.service.settings import ServiceSettings, database_url
 from optimizer.service.store import FAILED, QUEUED, SOLVED, SOLVING, JobStore, make_engine, metadata
@@ -142,6 +143,23 @@ def test_outcome_of_a_result(status: SolveStatus, has_schedule: bool, stopped: b
     assert (document is not None) == has_schedule
     assert (errors is not None) == (expected in {"failed", "invalid"})
     assert final["solver_status"] == status.value
+
+
+def test_the_final_progress_carries_the_live_figures_from_the_schedule() -> None:
+    # Found by QA: the final progress had no sessions, delivered or needed.
+    solved = schedule().model_copy(update={"summary": {
+        "sessions": 4, "delivered_group_sessions": 18, "delivered_appointments": 1,
+        "needed_group_sessions": 21, "needed_appointments": 1,
+    }})
+    result = Result(status=SolveStatus.FEASIBLE, schedule=solved, objective=19.0, best_bound=22.0, gap=0.1364,
+                    wall_seconds=1.25)
+    final = outcome(result, stop_asked=True)[3]
+    assert final == {"stage": "done", "elapsed": 1.25, "objective": 19.0, "best_bound": 22.0, "gap": 0.1364,
+                     "sessions": 4, "delivered": 19, "needed": 22, "solver_status": "feasible"}
+    assert set(final) == {f.name for f in dataclasses.fields(Progress)} | {"solver_status"}
+    # No schedule, no counts.
+    stopped = outcome(Result(status=SolveStatus.UNKNOWN, schedule=None, wall_seconds=1.0), stop_asked=True)[3]
+    assert (stopped["sessions"], stopped["delivered"], stopped["needed"]) == (None, None, None)
 
 
 def test_solve_params_cap_workers_at_the_share_of_the_cores() -> None:
