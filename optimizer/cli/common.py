@@ -22,6 +22,8 @@ from typing import ParamSpec, TypeVar
 import click
 
 from models.errors import InvalidDocument, Issue, OutputError
+from models.scenario import Scenario
+from models.schedule import Schedule
 from models.validation import ID_PATTERN
 
 EXIT_OK = 0
@@ -113,6 +115,20 @@ def friendly_errors(function: Callable[P, R]) -> Callable[P, R]:
             sys.exit(EXIT_INTERNAL)
 
     return wrapper
+
+
+def require_references(scenario: Scenario, schedule: Schedule, file: str) -> None:
+    """Raise :class:`InvalidDocument` (exit 2) when ``schedule`` uses ids ``scenario`` lacks.
+
+    Every command that reads a schedule beside its scenario (export, diff, explain) refuses
+    such a pair the same way: ``sessions[3] (id S0004).therapist: T99 is not a therapist of
+    the scenario``. Messages quote ids only.
+    """
+    from optimizer.export.timeline import check_references
+
+    problems = check_references(scenario, schedule)
+    if problems:
+        raise InvalidDocument(file, [Issue(path, message, "error", file) for path, message in problems])
 
 
 # -- option types -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from optimizer.cli.common import (
     echo_out,
     friendly_errors,
     print_issues,
+    require_references,
 )
 from optimizer.explain import Explanation
 from optimizer.explain import explain as run_explain
@@ -146,6 +147,9 @@ def explain(
     loaded = load_scenario(scenario)
     print_issues(loaded.warnings)
     plan = load_schedule(schedule)
+    # The reasons and the breakdown look ids up in the scenario: an id it lacks would be
+    # silently left out ("Unmet needs: 0"), so the pair is refused as export and diff refuse it.
+    require_references(loaded.scenario, plan, schedule)
     params = SolveParams(time_limit=solve_time, workers=workers, seed=seed, deterministic=True) if with_suggestions else None
     def progress(line: str) -> None:
         if not quiet:

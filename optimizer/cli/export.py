@@ -9,7 +9,7 @@ from typing import Literal
 
 import click
 
-from models.errors import InvalidDocument, Issue
+from models.errors import Issue
 from models.io import (
     LoadedScenario,
     check_writable_file,
@@ -27,12 +27,12 @@ from optimizer.cli.common import (
     friendly_errors,
     print_issues,
     refuse_overwriting_inputs,
+    require_references,
     writing,
 )
 from optimizer.export import DEFAULT_NAMES, FORMATS, ExportFormat, export_all
 from optimizer.export import export as export_format
 from optimizer.export.diff import diff_schedules, format_diff
-from optimizer.export.timeline import check_references
 
 #: Modules of the ``export`` extra: without them, export says how to install them.
 _EXTRA_MODULES = frozenset({"icalendar", "xlsxwriter", "jinja2", "matplotlib"})
@@ -51,18 +51,11 @@ def default_output(schedule_file: str, fmt: ExportFormat | Literal["all"]) -> Pa
     return path.with_name(stem + suffix)
 
 
-def _require_references(loaded: LoadedScenario, schedule: Schedule, file: str) -> None:
-    """Raise :class:`InvalidDocument` when the schedule uses ids the scenario lacks."""
-    problems = check_references(loaded.scenario, schedule)
-    if problems:
-        raise InvalidDocument(file, [Issue(path, message, "error", file) for path, message in problems])
-
-
 def _load_pair(schedule_file: str, scenario_file: str) -> tuple[LoadedScenario, Schedule]:
     """The scenario and a schedule whose ids it defines; warn when they look unrelated."""
     loaded = load_scenario(scenario_file)
     schedule = load_schedule(schedule_file)
-    _require_references(loaded, schedule, schedule_file)
+    require_references(loaded.scenario, schedule, schedule_file)
     warnings: list[Issue] = []
     if schedule.scenario.name != loaded.scenario.program.name:
         warnings.append(Issue("scenario.name", "names another program than the scenario's program.name", "warning", schedule_file))
@@ -176,7 +169,7 @@ def diff(old_file: str, new_file: str, scenario_file: str | None, output_format:
     new = load_schedule(new_file)
     if scenario is not None:
         for file, schedule in ((old_file, old), (new_file, new)):
-            _require_references(scenario, schedule, file)
+            require_references(scenario.scenario, schedule, file)
     result = diff_schedules(old, new, scenario.scenario if scenario else None)
     if output_format == "json":
         echo_out(json.dumps(result.to_dict(), indent=2))

@@ -138,6 +138,29 @@ def test_invalid_input_exits_2(files: tuple[Path, Path], tmp_path: Path) -> None
     assert "file not found" in missing.output
 
 
+@pytest.mark.parametrize("output_format", ["text", "json"])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"therapist": "T99"}, "sessions[0] (id S1).therapist: T99 is not a therapist of the scenario"),
+        ({"participants": ["P1", "P99"]}, "sessions[0] (id S1).participants: P99 is not a participant of the scenario"),
+        ({"group_type": "art"}, "sessions[0] (id S1).group_type: art is not a group type of the scenario"),
+    ],
+)
+def test_a_schedule_naming_ids_the_scenario_lacks_exits_2(
+    files: tuple[Path, Path], tmp_path: Path, output_format: str, change: dict[str, Any], message: str
+) -> None:
+    # Found by QA: a session with therapist T99 was explained as "Unmet needs: 0", exit 0,
+    # where export and diff refuse the pair.
+    scenario, _ = files
+    broken = tmp_path / "broken.schedule.json"
+    broken.write_text(dump_text({**SCHEDULE, "sessions": [{**SCHEDULE["sessions"][0], **change}]}, "json"))
+    result = invoke(str(scenario), str(broken), "--format", output_format)
+    assert result.exit_code == 2, result.output
+    assert f"{broken}: {message}" in result.stderr
+    assert result.stdout == ""
+
+
 def test_help_names_the_options() -> None:
     result = CliRunner().invoke(main, ["explain", "--help"])
     assert result.exit_code == 0
