@@ -75,7 +75,13 @@ def validate(files: tuple[str, ...], output_format: Literal["text", "json"]) -> 
             summary = _summary(loaded)
         except InvalidDocument as error:
             any_invalid = True
-            results.append({"file": file, "valid": False, "errors": [i.as_dict() for i in error.issues]})
+            # Every entry has ``warnings`` (docs/scenario-format.md), an invalid file's too.
+            results.append({
+                "file": file,
+                "valid": False,
+                "errors": [i.as_dict() for i in error.issues if i.severity == "error"],
+                "warnings": [i.as_dict() for i in error.issues if i.severity != "error"],
+            })
             if output_format == "text":
                 print_issues(error.issues, err=False)
                 echo_out(f"{file}: INVALID ({len(error.issues)} error(s))\n")
@@ -84,7 +90,7 @@ def validate(files: tuple[str, ...], output_format: Literal["text", "json"]) -> 
             if debugging():
                 raise
             any_internal = True
-            results.append({"file": file, "valid": False, "internal_error": type(error).__name__})
+            results.append({"file": file, "valid": False, "internal_error": type(error).__name__, "warnings": []})
             click.echo(f"{file}: {internal_error_text(error)}", err=True)
             continue
         results.append(summary)

@@ -369,6 +369,7 @@ def test_validate_reports_every_file_when_one_meets_a_bug(
         assert [r["file"] for r in reports] == [str(broken), str(crash), str(TWO_STATES)]
         assert [r["valid"] for r in reports] == [False, False, True]
         assert reports[1]["internal_error"] == "ValueError"
+        assert all(r["warnings"] == [] for r in reports)  # every entry has the key
     else:
         assert f"{broken}: INVALID" in result.stdout
         assert f"{TWO_STATES}: valid" in result.stdout

@@ -138,6 +138,17 @@ def test_json_output() -> None:
     assert len(errors) == 3
 
 
+def test_every_json_entry_has_warnings() -> None:
+    # Found by QA: an invalid file's entry had no "warnings" key, which the docs promise.
+    demo, broken = REPO / "scenarios" / "demo.yaml", REPO / "scenarios" / "invalid" / "unknown-timezone.yaml"
+    result = CliRunner().invoke(main, ["validate", str(broken), str(demo), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert [entry["valid"] for entry in report] == [False, True]
+    assert report[0]["warnings"] == []
+    assert all(issue["severity"] == "error" for issue in report[0]["errors"])
+    assert all(isinstance(entry["warnings"], list) for entry in report)
+
+
 # --------------------------------------------------------------------------- schema and help
 
 
