@@ -717,6 +717,19 @@ def _summary_outcomes(out: Path) -> list[tuple[str, str, str]]:
         return [(row["scenario"], row["outcome"], row["reason"]) for row in csv.DictReader(handle)]
 
 
+def test_the_documented_progress_lines_need_what_the_samples_need() -> None:
+    # Found by QA: the sample output said harbor-week "groups 589/695", but harbor-week needs
+    # 704 group sessions: it was not the output of the scenarios in scenarios/.
+    text = (REPO / "docs" / "batch.md").read_text()
+    lines = re.findall(r"\] (\S+): solved \(\w+\), groups (\d+)/(\d+), appointments (\d+)/(\d+)", text)
+    assert {name for name, *_ in lines} >= {"demo", "harbor-week", "two-states"}
+    for name, groups, groups_needed, appointments, appointments_needed in lines:
+        scenario = load_scenario(REPO / "scenarios" / f"{name}.yaml").scenario
+        assert int(groups_needed) == sum(sum(p.needs.values()) for p in scenario.participants), name
+        assert int(appointments_needed) == sum(a.count for p in scenario.participants for a in p.appointments), name
+        assert int(groups) <= int(groups_needed) and int(appointments) <= int(appointments_needed), name
+
+
 def test_the_documented_example_runs_as_a_script(tmp_path: Path) -> None:
     _invalid_folder(tmp_path / "plans", ["north"])  # validated in a worker: nothing to solve
     example = _docs_example()
