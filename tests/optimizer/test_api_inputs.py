@@ -102,6 +102,17 @@ def test_solve_params_refuse_values_the_solver_cannot_take(fields: dict[str, obj
         SolveParams(**fields)  # type: ignore[arg-type]
 
 
+def test_the_readme_states_the_limits_solve_params_enforce() -> None:
+    # Found by QA: the README said "a seed beyond 32 bits", but 2**31 is refused already.
+    from optimizer.result import MAX_SEED, MAX_WORKERS
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert MAX_SEED == 2**31 - 1 and MAX_WORKERS == 1024
+    assert "a seed outside 0 to 2**31 - 1" in readme
+    assert "more than 1,024" in readme
+    assert "beyond 32 bits" not in readme
+
+
 def test_solve_params_take_the_edges() -> None:
     params = SolveParams(time_limit=0.01, relative_gap=0, workers=1, seed=2**31 - 1)
     assert params.seed == 2**31 - 1 and params.resolved_workers() == 1
