@@ -8,7 +8,14 @@ import sys
 
 import click
 
-from optimizer.cli.common import EXIT_INVALID, WORKERS_MAX, Choice, Command, IntRange
+from optimizer.cli.common import (
+    EXIT_INVALID,
+    WORKERS_MAX,
+    Choice,
+    Command,
+    IntRange,
+    friendly_errors,
+)
 
 
 @click.command(cls=Command)
@@ -23,6 +30,7 @@ from optimizer.cli.common import EXIT_INVALID, WORKERS_MAX, Choice, Command, Int
               help="Accept requests without an API key. Local development only.")
 @click.option("--log-level", type=Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
+@friendly_errors
 def serve(host: str, port: int, db: str | None, workers: int | None, insecure_no_auth: bool, log_level: str) -> None:
     """Run the HTTP API (jobs, check, validate) on uvicorn.
 

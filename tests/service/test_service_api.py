@@ -557,6 +557,27 @@ def test_serve_refuses_a_database_it_cannot_use_in_one_line(tmp_path: Path) -> N
         assert "hunter2" not in line
 
 
+def test_serve_turns_a_crash_at_start_up_into_exit_70_without_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by QA: serve was the one command without friendly_errors, so a bug at start-up
+    # printed a traceback (and its message, which may quote a file) instead of exit 70.
+    import optimizer.service.store
+
+    def broken(url: str) -> list[str]:
+        raise RuntimeError("Jordan Smith")
+
+    monkeypatch.delenv("IOP_ROSTER_DEBUG", raising=False)
+    monkeypatch.setattr(optimizer.service.store, "prepare_database", broken)
+    code, output, exception = _serve(tmp_path, "--db", str(tmp_path / "jobs.db"))
+    assert code == 70, output
+    assert isinstance(exception, SystemExit)
+    assert output.splitlines() == [
+        "internal error: RuntimeError. This is a bug in iop-roster; "
+        "rerun with IOP_ROSTER_DEBUG=1 for details (the details may contain ids)."
+    ]
+
+
 def test_serve_refuses_bad_settings_naming_the_variable_not_the_value(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
