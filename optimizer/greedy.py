@@ -26,6 +26,7 @@ from models.schedule import Schedule
 from optimizer.data import (
     NO_LIMIT,
     AppointmentOption,
+    AppointmentSpec,
     FixedSessions,
     GroupCandidate,
     ProblemData,
@@ -88,9 +89,25 @@ class _State:
         self.at_candidate: dict[int, set[int]] = {}
         self.appointments_left = {spec.index: spec.count for spec in data.appointments}
         self.partners: dict[int, set[int]] = {}
+        self._same_compatibility: dict[int, np.ndarray] = {}
+        self._option_arrays: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for p, q in data.avoid_pairs:
             self.partners.setdefault(p, set()).add(q)
             self.partners.setdefault(q, set()).add(p)
+        # Who needs the careful pick of _pick_members: an avoid partner or a group-size cap.
+        self.constrained = np.zeros(data.num_participants, dtype=bool)
+        self.constrained[list(self.partners)] = True
+        self.constrained |= data.group_size_cap != NO_LIMIT
+
+    def same_compatibility(self, k: GroupCandidate) -> np.ndarray:
+        """Per therapist position at ``k``, the first position with the same ``compatible`` row."""
+        found = self._same_compatibility.get(k.index)
+        if found is None:
+            first: dict[bytes, int] = {}
+            rows = np.packbits(k.compatible, axis=1)
+            found = self._same_compatibility[k.index] = np.array(
+                [first.setdefault(row.tobytes(), i) for i, row in enumerate(rows)], dtype=np.int64)
+        return found
 
     # -- participants
     def participants_free(self, people: np.ndarray, day: int, start: int, end: int) -> np.ndarray:
@@ -122,6 +139,36 @@ class _State:
         opens_a_day = day_sessions == 0 and days_max != NO_LIMIT
         return not (opens_a_day and int((self.p_day_sessions[p] > 0).sum()) >= days_max)
 
+    def option_arrays(self, spec: AppointmentSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Days, starts and ends of an appointment's options, as arrays (made once)."""
+        found = self._option_arrays.get(spec.index)
+        if found is None:
+            options = spec.options
+            found = self._option_arrays[spec.index] = (
+                np.array([o.day for o in options], dtype=np.int64),
+                np.array([o.start for o in options], dtype=np.int64),
+                np.array([o.end for o in options], dtype=np.int64),
+            )
+        return found
+
+    def participant_free_at(self, p: int, days: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """:meth:`participant_free` for one participant at many times."""
+        d = self.data
+        busy = np.zeros(MINUTES_PER_WEEK + 1, dtype=np.int64)
+        np.cumsum(self.p_busy[p], out=busy[1:])
+        ok = busy[ends] == busy[starts]
+        day_sessions = self.p_day_sessions[p, days]
+        limit = int(d.max_sessions_per_day[p])
+        if limit != NO_LIMIT:
+            ok &= day_sessions < limit
+        hours_max = int(d.hours_max[p])
+        if hours_max != NO_LIMIT:
+            ok &= int(self.p_minutes[p]) + (ends - starts) <= hours_max
+        days_max = int(d.days_max[p])
+        if days_max != NO_LIMIT and int((self.p_day_sessions[p] > 0).sum()) >= days_max:
+            ok &= day_sessions > 0  # no new day
+        return ok
+
     def book_participant(self, p: int, day: int, start: int, end: int) -> None:
         self.p_busy[p, start:end] = True
         self.p_day_sessions[p, day] += 1
@@ -138,6 +185,22 @@ class _State:
             return False
         cap = d.therapist_max_minutes[t]
         return cap == NO_LIMIT or self.t_minutes[t] + (end - start) <= cap
+
+    def therapists_free(self, therapists: np.ndarray, day: int, start: int, end: int) -> np.ndarray:
+        """:meth:`therapist_free` for many therapists at once."""
+        d = self.data
+        pauses = d.therapist_break[therapists]
+        longest = int(pauses.max()) if len(therapists) else 0
+        window = self.t_busy[therapists, start : end + longest]
+        if longest and int(pauses.min()) != longest:
+            # Each therapist's own break: only the first (end - start + pause) minutes count.
+            window = window & (np.arange(end + longest - start)[None, :] < (end - start + pauses)[:, None])
+        ok = ~window.any(axis=1)
+        limit = d.therapist_max_sessions_per_day[therapists]
+        ok &= (limit == NO_LIMIT) | (self.t_day_sessions[therapists, day] < limit)
+        cap = d.therapist_max_minutes[therapists]
+        ok &= (cap == NO_LIMIT) | (self.t_minutes[therapists] + (end - start) <= cap)
+        return ok
 
     def room_free(self, start: int, end: int) -> bool:
         limit = self.data.max_concurrent
@@ -161,15 +224,22 @@ def _pick_members(data: ProblemData, state: _State, k: GroupCandidate, i: int, f
     # Highest priority first, then those with the fewest other places to go.
     options = state.options[people] if len(state.options) else np.zeros(len(people), dtype=np.int64)
     order = np.lexsort((options, -data.priority[people]))
+    if not state.constrained[people].any():
+        # Nobody here has an avoid partner or a cap: the first size_max in that order.
+        return [int(p) for p in people[order[:size_max]]]
     chosen: list[int] = []
     limit = size_max
     taken_here = state.at_candidate.get(k.index, set())
-    for index in order:
-        p = int(people[index])
+    constrained = state.constrained
+    blocked: set[int] = set()  # the avoid partners of those chosen (the relation is symmetric)
+    for p in people[order].tolist():
         if len(chosen) >= limit:
             break
-        partners = state.partners.get(p, set())
-        if partners & taken_here or any(q in partners for q in chosen):
+        if not constrained[p]:  # no partner, no cap: nothing to check
+            chosen.append(p)
+            continue
+        partners = state.partners.get(p)
+        if p in blocked or (partners is not None and not partners.isdisjoint(taken_here)):
             continue
         cap = int(data.group_size_cap[p])
         new_limit = limit if cap == NO_LIMIT else min(limit, cap)
@@ -177,6 +247,8 @@ def _pick_members(data: ProblemData, state: _State, k: GroupCandidate, i: int, f
             continue
         chosen.append(p)
         limit = new_limit
+        if partners is not None:
+            blocked |= partners
     return chosen
 
 
@@ -198,10 +270,15 @@ def _best_session(data: ProblemData, state: _State, k: GroupCandidate) -> tuple[
     if free.sum() < data.size_min[g]:
         return 0, -1, []
     best: tuple[int, int, list[int]] = (0, -1, [])
-    for i, t in enumerate(k.therapists):
-        if not state.therapist_free(int(t), k.day, k.start, k.end):
-            continue
-        members = _pick_members(data, state, k, i, free)
+    # Therapists who may see the same participants here would take the same members: pick
+    # them once per such group (XL: 126k picks, most of the greedy's time, for 5k sessions).
+    same_as = state.same_compatibility(k)
+    picked: dict[int, list[int]] = {}
+    for i in np.flatnonzero(state.therapists_free(k.therapists, k.day, k.start, k.end)).tolist():
+        group = int(same_as[i])
+        members = picked.get(group)
+        if members is None:
+            members = picked[group] = _pick_members(data, state, k, i, free)
         if len(members) >= data.size_min[g]:
             score = int(data.priority[members].sum())
             if score > best[0]:
@@ -449,18 +526,20 @@ def _place_appointments(data: ProblemData, state: _State, solution: Solution, cl
         while state.appointments_left[spec.index] > 0:
             if clock.reached():
                 return
+            # The first option, in the order (a day they already attend first, then the
+            # earliest start, then the list's order), that the participant, the therapist and
+            # a video room can all take: the participant's rules for every option at once.
             best: AppointmentOption | None = None
-            best_key: tuple[int, int] | None = None
-            for option in spec.options:
-                if not state.participant_free(p, option.day, option.start, option.end):
+            days, starts, ends = state.option_arrays(spec)
+            free = state.participant_free_at(p, days, starts, ends)
+            new_day = (state.p_day_sessions[p, days] == 0).astype(np.int64)
+            for j in np.lexsort((np.arange(len(days)), starts, new_day)).tolist():
+                if not free[j]:
                     continue
-                if not state.therapist_free(option.therapist, option.day, option.start, option.end):
-                    continue
-                if not state.room_free(option.start, option.end):
-                    continue
-                key = (0 if state.p_day_sessions[p, option.day] > 0 else 1, option.start)
-                if best_key is None or key < best_key:
-                    best, best_key = option, key
+                option = spec.options[j]
+                if state.therapist_free(option.therapist, option.day, option.start, option.end) and state.room_free(option.start, option.end):
+                    best = option
+                    break
             if best is None:
                 break
             state.book_participant(p, best.day, best.start, best.end)
