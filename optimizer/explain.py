@@ -32,7 +32,7 @@ from models.clock import (
     parse_time,
     parse_window,
 )
-from models.scenario import Scenario
+from models.scenario import Scenario, quote
 from models.schedule import Schedule, UnmetNeed
 from optimizer.check import CheckReport, check
 from optimizer.data import AppointmentSpec, ProblemData, build_problem_data
@@ -197,14 +197,14 @@ def score_breakdown(scenario: Scenario, schedule: Schedule, *, report: CheckRepo
                 seen[ident, session.group_type].append(session.therapist)
             if person.preferred_therapists and session.therapist not in person.preferred_therapists:
                 non_preferred.append(
-                    f"{session.id} ({session.group_type or session.kind}, {session.day.capitalize()} {session.start}, "
+                    f"{session.id} ({session.group_type or quote(session.kind, bare=True)}, {session.day.capitalize()} {session.start}, "
                     f"{session.therapist}): {ident} prefers {', '.join(person.preferred_therapists)}"
                 )
 
     unmet_items = []
     for ident, need, missing in report.unmet:
         priority = participants[ident].priority if ident in participants else 1
-        unmet_items.append(f"{ident} {need}: {missing} missing (priority {priority})")
+        unmet_items.append(f"{ident} {quote(need, bare=True)}: {missing} missing (priority {priority})")
     hours_items, days_items = [], []
     for person in scenario.participants:
         got = minutes_of.get(person.id, 0) / 60
@@ -233,7 +233,7 @@ def score_breakdown(scenario: Scenario, schedule: Schedule, *, report: CheckRepo
         family("continuity", 3, levels.get("continuity_extra_therapists", 0.0), "extra therapists per participant and group type", weights.continuity, continuity_items),
         family("preferred_therapist", 3, levels.get("non_preferred_sessions", 0.0), "sessions with a non-preferred therapist", weights.preferred_therapist, non_preferred),
         family("load_balance", 3, levels.get("load_balance_hours", 0.0), "hours of the busiest therapist", weights.load_balance, load_items),
-        family("sessions", 4, levels.get("sessions", 0.0), "sessions run", weights.sessions, [f"{kind}: {count}" for kind, count in sorted(sessions_by_kind.items())]),
+        family("sessions", 4, levels.get("sessions", 0.0), "sessions run", weights.sessions, [f"{quote(kind, bare=True)}: {count}" for kind, count in sorted(sessions_by_kind.items())]),
         family("therapist_hours", 4, levels.get("therapist_minutes", 0.0) / 60, "therapist hours", weights.therapist_hours, hours_items_t),
     )
     level_values = {
@@ -264,7 +264,8 @@ class Change:
         Priority-weighted missing sessions of the unmet needs the change targets (a ranking
         hint before any re-solve).
     targets
-        The unmet needs it targets, as ``"P0001 process"``.
+        The unmet needs it targets, as ``"P0001 process"`` (words for people: a need that is
+        not id-shaped is shown as :func:`models.scenario.quote` describes it).
     title
         The change alone (``license T04 in NJ``); ``description`` adds what it aims at.
     """
@@ -393,7 +394,7 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
             continue
         person = scenario.participants[p]
         weight = float(explanation.priority * explanation.missing)
-        target = f"{explanation.participant} {explanation.need}"
+        target = f"{explanation.participant} {quote(explanation.need, bare=True)}"
         codes = {reason.code for reason in explanation.reasons}
         if codes & {"not_eligible", "size_cap_below_min", "no_start", "no_qualified_therapist"}:
             continue
@@ -760,7 +761,7 @@ def suggest(
             continue
         delivered, unmet = _delivered(result)
         served = tuple(
-            f"{participant} {need}" for (participant, need), missing in sorted(base_unmet.items())
+            f"{participant} {quote(need, bare=True)}" for (participant, need), missing in sorted(base_unmet.items())
             if unmet.get((participant, need), 0) < missing
         )
         gain = float(result.objective) - report.baseline_objective

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.clock import DAY_INDEX, DAYS, MINUTES_PER_DAY, format_time, parse_time
+from models.scenario import quote
 from models.schedule import ScheduledSession
 from optimizer.data import NO_LIMIT, AppointmentSpec, ProblemData
 from optimizer.greedy import Solution
@@ -164,7 +165,7 @@ class _Booking:
 
     def describe(self, therapist_ids: Sequence[str], *, with_therapist: bool = True) -> str:
         who = f", {therapist_ids[self.therapist]}" if with_therapist and self.therapist is not None else ""
-        return f"{self.session} ({self.label}, {span(self.start, self.end)}{who})"
+        return f"{self.session} ({quote(self.label, bare=True)}, {span(self.start, self.end)}{who})"
 
 
 def _clock_minute(text: str, *, is_end: bool) -> int | None:
@@ -429,7 +430,8 @@ class ReasonAnalysis:
             if group.population not in ("any", person.population):
                 return [Reason("not_eligible", f"{gid} is for {group.population} participants; {person.id} is {person.population}")]
             missing = [t for t in group.requires_tags if t not in person.tags]
-            return [Reason("not_eligible", f"{gid} requires tag(s) {', '.join(missing)}, which {person.id} does not carry")]
+            shown = ", ".join(quote(tag, bare=True) for tag in missing)
+            return [Reason("not_eligible", f"{gid} requires tag(s) {shown}, which {person.id} does not carry")]
         if person.max_group_size is not None and person.max_group_size < group.size.min:
             return [Reason(
                 "size_cap_below_min",
@@ -636,6 +638,7 @@ class ReasonAnalysis:
     def appointment_reasons(self, p: int, kind: str) -> list[Reason]:
         """Reasons a participant misses appointments of ``kind``."""
         person = self.scenario.participants[p]
+        shown = quote(kind, bare=True)  # a free label: itself only when it cannot carry a name
         reasons: list[Reason] = []
         served = self._served_specs(p, kind)
         for spec in self.specs_of.get((p, kind), []):
@@ -649,14 +652,14 @@ class ReasonAnalysis:
                 pool = [t for t, th in enumerate(self.scenario.therapists) if appointment.qualification in th.qualifications]
                 who = f"a therapist with qualification {appointment.qualification}"
                 if not pool:
-                    reasons.append(Reason("no_qualified_therapist", f"no therapist holds {appointment.qualification}, which {person.id}'s {kind} needs"))
+                    reasons.append(Reason("no_qualified_therapist", f"no therapist holds {appointment.qualification}, which {person.id}'s {shown} needs"))
                     continue
             seeing = [t for t in pool if self.data.may_see[t, p]]
             if not seeing:
                 names = _listing([self._tid(t) for t in pool], 6)
                 avoided = [t for t in pool if self._tid(t) in person.avoid_therapists]
                 if appointment.therapist is not None:
-                    named = f"{appointment.therapist}, named for {person.id}'s {kind},"
+                    named = f"{appointment.therapist}, named for {person.id}'s {shown},"
                     text = (
                         f"{named} is on {person.id}'s avoid_therapists" if avoided
                         else f"{named} is not licensed in {person.state}"
@@ -674,7 +677,7 @@ class ReasonAnalysis:
                 continue
             if not spec.options:
                 if appointment.availability is not None:
-                    mine = f"{person.id}'s windows for {kind}, narrowed by its own availability"
+                    mine = f"{person.id}'s windows for {shown}, narrowed by its own availability"
                 else:
                     mine = f"{person.id}'s windows ({self._windows_text(self.data.participant_available[p])})"
                 theirs = "; ".join(f"{self._tid(t)}: {self._windows_text(self.data.therapist_available[t])}" for t in seeing[:3])
@@ -711,7 +714,7 @@ class ReasonAnalysis:
                 per_slot.append((start, found))
             reasons.extend(self._summarize(p, kind, "slot", per_slot))
         if not reasons:
-            reasons.append(Reason("could_be_served", f"{person.id} has no {kind} appointment in the scenario"))
+            reasons.append(Reason("could_be_served", f"{person.id} has no {shown} appointment in the scenario"))
         return reasons
 
     def _pool(self, spec: AppointmentSpec) -> set[int]:
@@ -747,6 +750,7 @@ class ReasonAnalysis:
     def _summarize(self, p: int, need: str, noun: str, per_option: list[tuple[int, list[_Blocker]]]) -> list[Reason]:
         """One reason per blocker code, the code covering the most options first."""
         person_id = self._pid(p)
+        shown = quote(need, bare=True)  # an appointment kind is a free label
         total = len(per_option)
         by_code: dict[str, list[tuple[int, _Blocker]]] = defaultdict(list)
         for start, blockers in per_option:
@@ -760,7 +764,7 @@ class ReasonAnalysis:
             details = _listing([b.detail for _, b in items])
             takers = [booking for _, b in items for booking in b.takers]
             therapists = tuple(dict.fromkeys(self._tid(t) for _, b in items for t in b.therapists))
-            head = f"{len(starts)} of {total} possible {need} {noun}(s) ({_listing([when(s) for s in starts])}, program time)"
+            head = f"{len(starts)} of {total} possible {shown} {noun}(s) ({_listing([when(s) for s in starts])}, program time)"
             own = code in ("participant_busy", "participant_limit")
             taken_text, taken = self._takers_text(p, takers, own=own)
             if code == "participant_busy":
@@ -768,7 +772,7 @@ class ReasonAnalysis:
             elif code == "participant_limit":
                 text = f"{head}: {person_id} {details}"
             elif code == "session_full":
-                text = f"{head}: the {need} sessions then are full: {details}{taken_text}"
+                text = f"{head}: the {shown} sessions then are full: {details}{taken_text}"
             elif code == "session_rule":
                 text = f"{head}: joining would break a rule: {details}"
             elif code == "therapist_busy":
@@ -782,8 +786,8 @@ class ReasonAnalysis:
             elif code == "too_few_free":
                 size_min = self.scenario.group_type(need).size.min
                 text = (
-                    f"{head}: no {need} session there takes {person_id}, and fewer than the {size_min} people "
-                    f"a new one needs still need {need} and are free then: {details}"
+                    f"{head}: no {shown} session there takes {person_id}, and fewer than the {size_min} people "
+                    f"a new one needs still need {shown} and are free then: {details}"
                 )
             else:
                 text = f"{head}: nothing found blocks it ({details}); the schedule could serve this need (it may not be optimal)"
@@ -796,7 +800,7 @@ class ReasonAnalysis:
         """Reasons for one unmet need (a group type id or an appointment kind)."""
         p = self.p_index.get(participant)
         if p is None:
-            return [Reason("could_be_served", f"{participant} is not in the scenario")]
+            return [Reason("could_be_served", f"{quote(participant, bare=True)} is not in the scenario")]
         if need in self.g_index:
             return self.group_reasons(p, self.g_index[need])
         return self.appointment_reasons(p, need)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from models.clock import DAY_INDEX, parse_time
+from models.scenario import quote
 from models.schedule import Schedule, ScheduledSession
 from optimizer.check import check
 from optimizer.data import (
@@ -127,7 +128,7 @@ def reconcile(data: ProblemData, request: ReplanRequest) -> Reconciliation:
             continue
         spec = _appointment_spec(data, people[0], session.kind, therapist, end - start, used_specs)
         if spec is None:
-            violations.append(f"locked session {session.id}: no {session.kind} appointment of {session.participants[0]} in the scenario matches it")
+            violations.append(f"locked session {session.id}: no {quote(session.kind, bare=True)} appointment of {session.participants[0]} in the scenario matches it")
             continue
         fixed_appointments.append(FixedAppointment(spec, AppointmentOption(therapist, day, start, end), session.id))
 

@@ -10,6 +10,7 @@ from typing import Literal
 import click
 
 from models.io import load_scenario, load_schedule
+from models.scenario import quote
 from optimizer.check import RULE_TITLES, CheckReport
 from optimizer.check import check as check_schedule
 from optimizer.cli.common import (
@@ -74,7 +75,7 @@ def report_text(report: CheckReport, scenario_file: str, schedule_file: str) -> 
     if report.unmet:
         lines.append("")
         lines.append(f"unmet needs ({len(report.unmet)})")
-        lines.extend(f"  {participant}  {need}  missing {missing}" for participant, need, missing in report.unmet)
+        lines.extend(f"  {participant}  {quote(need, bare=True)}  missing {missing}" for participant, need, missing in report.unmet)
     return "\n".join(lines)
 
 

@@ -9,6 +9,7 @@ from typing import Literal
 import click
 
 from models.io import load_scenario, load_schedule
+from models.scenario import quote
 from optimizer.cli.common import (
     EXIT_OK,
     SEED,
@@ -42,7 +43,7 @@ def explanation_text(explanation: Explanation, *, top: int = 3, verbose: bool = 
         lines.append(f"  {REASON_TITLES[code]} [{code}]: {len(needs)}")
         shown = needs if verbose else needs[:_SHOWN_PER_GROUP]
         for need in shown:
-            lines.append(f"    {need.participant} {need.need} x{need.missing} (priority {need.priority})")
+            lines.append(f"    {need.participant} {quote(need.need, bare=True)} x{need.missing} (priority {need.priority})")
             for reason in need.reasons if verbose else need.reasons[:2]:
                 lines.append(f"      - {reason.text}")
         if len(shown) < len(needs):

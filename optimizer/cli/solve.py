@@ -110,7 +110,7 @@ def summary_tables(loaded: LoadedScenario, schedule: Schedule) -> list[Table]:
     for column in ("need", "delivered", "needed", "coverage"):
         coverage_table.add_column(column, justify="right" if column != "need" else "left")
     for row in coverage(loaded.scenario, schedule):
-        coverage_table.add_row(row.key, str(row.delivered), str(row.needed), f"{row.share:.0%}")
+        coverage_table.add_row(row.shown_key, str(row.delivered), str(row.needed), f"{row.share:.0%}")
     load = Table(title="Therapist utilisation")
     for column in ("therapist", "sessions", "hours", "available hours", "utilisation"):
         load.add_column(column, justify="right" if column != "therapist" else "left")

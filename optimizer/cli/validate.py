@@ -10,6 +10,7 @@ import click
 
 from models.errors import InvalidDocument
 from models.io import LoadedScenario, load_scenario
+from models.scenario import is_quotable
 from models.schema import json_schema_text
 from models.validation import demand_hours, therapist_hours
 from optimizer.cli.common import (
@@ -96,8 +97,10 @@ def validate(files: tuple[str, ...], output_format: Literal["text", "json"]) -> 
         results.append(summary)
         if output_format == "text":
             missing = summary["states_without_licensed_therapist"]
+            # program.name is free text: named only where it cannot be a person's name.
+            program = f"{summary['program']}, " if is_quotable(summary["program"]) else ""
             echo_out(
-                f"{file}: valid - {summary['program']}, week of {summary['week_start']}\n"
+                f"{file}: valid - {program}week of {summary['week_start']}\n"
                 f"  {summary['participants']} participants, {summary['therapists']} therapists, "
                 f"{summary['group_types']} group types; states {', '.join(summary['states'])}\n"  # type: ignore[arg-type]
                 f"  needs: {summary['needed_group_sessions']} group sessions, {summary['needed_appointments']} appointments\n"

@@ -29,7 +29,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from models.clock import DAY_INDEX, WeekClock, parse_time
-from models.scenario import Scenario
+from models.scenario import Scenario, quote
 from models.schedule import Schedule, ScheduledSession
 from optimizer.export.timeline import end_minute
 
@@ -67,8 +67,9 @@ class SessionRef:
 
     @property
     def what(self) -> str:
-        """The group type id, or the appointment kind."""
-        return self.group_type or self.kind
+        """The group type id, or the appointment kind, as text for people may show it (a kind
+        is a free label: described, not repeated, where it could carry a name)."""
+        return self.group_type or quote(self.kind, bare=True)
 
     @property
     def when(self) -> str:
@@ -488,6 +489,6 @@ def format_diff(diff: ScheduleDiff) -> str:
         lines += ["", "Unmet needs:"]
         lines += _table(
             ["participant", "need", "missing before", "missing after"],
-            [[u.participant, u.need, str(u.missing_before), str(u.missing_after)] for u in diff.unmet],
+            [[u.participant, quote(u.need, bare=True), str(u.missing_before), str(u.missing_after)] for u in diff.unmet],
         )
     return "\n".join(lines) + "\n"
