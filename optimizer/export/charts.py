@@ -79,7 +79,7 @@ def coverage_svg(scenario: Scenario, schedule: Schedule) -> str:
     return _bars(
         "Coverage by group type and appointment kind",
         "participant sessions (delivered / needed)",
-        [row.shown_key for row in rows],
+        [row.key for row in rows],
         ("needed", [row.needed for row in rows]),
         ("delivered", [row.delivered for row in rows], [palette.get(row.key, APPOINTMENT_COLOUR) for row in rows]),
         [f"{row.delivered}/{row.needed}" for row in rows],

@@ -26,7 +26,7 @@ import jinja2
 
 from models.clock import DAY_INDEX, MINUTES_PER_DAY, format_time, parse_window
 from models.io import write_atomic
-from models.scenario import Scenario, quote
+from models.scenario import Scenario
 from models.schedule import Schedule
 from optimizer import __version__
 from optimizer.export.charts import coverage_svg, utilisation_svg
@@ -37,7 +37,6 @@ from optimizer.export.timeline import (
     coverage,
     session_category,
     session_label,
-    shown_name,
     text_colour,
     timed_sessions,
     utilisation,
@@ -176,13 +175,12 @@ def report_context(scenario: Scenario, schedule: Schedule) -> dict[str, object]:
     for therapist_id in therapist_ids:
         cells = {day: [blocks[i.session.id] for i in by_day[day] if i.session.therapist == therapist_id] for day in days}
         name = next((t.name for t in scenario.therapists if t.id == therapist_id), None)
-        # A therapist's name is shown under the id only where it cannot be a person's name.
-        therapists.append({"id": therapist_id, "name": shown_name(name, ""), "cells": cells, "utilisation": use.get(therapist_id)})
+        therapists.append({"id": therapist_id, "name": name or "", "cells": cells, "utilisation": use.get(therapist_id)})
 
     labels = {row.key: row.label for row in coverage(scenario, schedule)}
-    labels.update({g.id: shown_name(g.name, g.id) for g in scenario.group_types})
+    labels.update({g.id: g.name or g.id for g in scenario.group_types})
     legend = [
-        {"key": key, "label": labels.get(key, quote(key, bare=True)), "colour": colour, "foreground": text_colour(colour)}
+        {"key": key, "label": labels.get(key, key), "colour": colour, "foreground": text_colour(colour)}
         for key, colour in palette.items()
     ]
     participants_scheduled = {p for s in schedule.sessions for p in s.participants}
@@ -196,9 +194,6 @@ def report_context(scenario: Scenario, schedule: Schedule) -> dict[str, object]:
     ]
     return {
         "program": program,
-        # Free text for people: the program's name where it cannot name a person, else neutral words.
-        "program_title": shown_name(program.name, "IOP roster"),
-        "unmet_needs_shown": [quote(u.need, bare=True) for u in schedule.unmet],
         "week_start": program.week_start.isoformat(),
         "week_end": clock.date_of(6).isoformat(),
         "solver": schedule.solver,

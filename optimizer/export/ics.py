@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard
 
 from models.io import write_atomic
-from models.scenario import Scenario, quote
+from models.scenario import Scenario
 from models.schedule import Schedule
 from optimizer.export.timeline import (
     TimedSession,
@@ -244,10 +244,7 @@ def therapist_calendar(
 
     Each event is titled by the group type's name and size (``Process group (6)``) or the
     appointment kind and participant (``Individual: P0001``); its description gives the
-    session id, the group type id and every participant id. A name or kind that could be a
-    person's name is not written (:func:`optimizer.export.timeline.shown_name`,
-    :func:`optimizer.export.timeline.kind_label`): the group type's id shows instead
-    (``process (6)``), and a kind is described (``Appointment (a text of 17 characters): P0001``).
+    session id, the group type id and every participant id.
     """
     stamp = stamp or _now()
     timezone = therapist_timezone(scenario, therapist_id)
@@ -264,7 +261,7 @@ def therapist_calendar(
             kind_line = f"Group type: {session.group_type} ({group_type_label(scenario, session.group_type)})"
         else:
             title = f"{session_label(scenario, session)}: {members}"
-            kind_line = f"Appointment: {quote(session.kind, bare=True)}"
+            kind_line = f"Appointment: {session.kind}"
         program_time = f"{session.day} {session.start}-{session.end} {scenario.program.timezone}"
         event.add("summary", title)
         event.add(

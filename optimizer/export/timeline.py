@@ -24,7 +24,7 @@ from models.clock import (
     parse_time,
     parse_window,
 )
-from models.scenario import Scenario, is_quotable, quote
+from models.scenario import Scenario, quote
 from models.schedule import Schedule, ScheduledSession
 
 
@@ -104,37 +104,21 @@ def therapist_timezone(scenario: Scenario, therapist_id: str) -> str:
     return scenario.therapist(therapist_id).timezone or scenario.program.timezone
 
 
-def shown_name(name: str | None, fallback: str) -> str:
-    """A free-text name (a group type's, a therapist's, the program's) as output for people
-    may show it: itself when :func:`models.scenario.is_quotable` allows (it cannot carry a
-    person's name), else ``fallback`` (an id, or a neutral word)."""
-    return name if name and is_quotable(name) else fallback
-
-
 def group_type_label(scenario: Scenario, group_type_id: str | None) -> str:
-    """Display name of a group type (its ``name`` where it may be shown, else its id); ``""`` for None."""
+    """Display name of a group type (its ``name``, else its id); ``""`` for None."""
     if group_type_id is None:
         return ""
     for group_type in scenario.group_types:
         if group_type.id == group_type_id:
-            return shown_name(group_type.name, group_type.id)
+            return group_type.name or group_type.id
     return group_type_id
-
-
-def kind_label(kind: str) -> str:
-    """Staff-facing words for an appointment kind: ``medication_review`` reads
-    ``Medication review``; a kind that may carry a name is described
-    (``Appointment (a text of 17 characters)``, see :func:`models.scenario.quote`)."""
-    if not is_quotable(kind):
-        return f"Appointment ({quote(kind, bare=True)})"
-    return kind.replace("_", " ").capitalize()
 
 
 def session_label(scenario: Scenario, session: ScheduledSession) -> str:
     """Staff-facing title: the group type's name, or the appointment's kind."""
     if session.kind == "group":
         return group_type_label(scenario, session.group_type)
-    return kind_label(session.kind)
+    return session.kind.replace("_", " ").capitalize()
 
 
 def session_category(session: ScheduledSession) -> str:
@@ -184,15 +168,9 @@ class CoverageRow:
 
     @property
     def shown_key(self) -> str:
-        """``key`` as output for people may show it (an appointment kind is a free label)."""
+        """``key`` as a log line may show it (an appointment kind is a free label: the CLI's
+        summary table describes one that could carry a name, see :func:`models.scenario.quote`)."""
         return quote(self.key, bare=True)
-
-    @property
-    def title(self) -> str:
-        """``Individual (individual)``: the label and the key, the key once when the label
-        already shows it (a group type whose name gives way to its id)."""
-        shown = self.shown_key
-        return self.label if shown in self.label else f"{self.label} ({shown})"
 
     @property
     def share(self) -> float:
@@ -217,12 +195,12 @@ def coverage(scenario: Scenario, schedule: Schedule) -> list[CoverageRow]:
             kinds.add(key)
         delivered[key] += len(session.participants)
     rows = [
-        CoverageRow(g.id, shown_name(g.name, g.id), True, needed[g.id], delivered[g.id])
+        CoverageRow(g.id, g.name or g.id, True, needed[g.id], delivered[g.id])
         for g in scenario.group_types
         if needed[g.id] or delivered[g.id]
     ]
     rows += [
-        CoverageRow(kind, kind_label(kind), False, needed[kind], delivered[kind])
+        CoverageRow(kind, kind.replace("_", " ").capitalize(), False, needed[kind], delivered[kind])
         for kind in sorted(kinds)
     ]
     return rows

@@ -31,7 +31,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from models.clock import DAY_INDEX, MINUTES_PER_DAY, format_time, parse_window
 from models.io import write_atomic
-from models.scenario import Scenario, quote
+from models.scenario import Scenario
 from models.schedule import Schedule
 from optimizer.export.timeline import (
     APPOINTMENT_COLOUR,
@@ -98,7 +98,7 @@ def _summary_sheet(workbook: xlsxwriter.Workbook, bold: Format, scenario: Scenar
     program = scenario.program
     solver = schedule.solver
     rows: list[list[Cell]] = [
-        ["Program", quote(program.name, bare=True)],  # a free-text name: shown only if it cannot name a person
+        ["Program", program.name],
         ["Week of", program.week_start.isoformat()],
         ["Program time zone", program.timezone],
         ["Solver status", solver.status],
@@ -117,7 +117,7 @@ def _summary_sheet(workbook: xlsxwriter.Workbook, bold: Format, scenario: Scenar
     sheet.row += 1
     sheet.write_row(["Coverage", "Needed", "Delivered", "Share"], bold)
     for cov in coverage(scenario, schedule):
-        sheet.write_row([cov.title, cov.needed, cov.delivered, round(cov.share, 3)])
+        sheet.write_row([f"{cov.label} ({cov.key})", cov.needed, cov.delivered, round(cov.share, 3)])
     sheet.row += 1
     sheet.write_row(["Therapist", "Sessions", "Scheduled hours", "Available hours", "Max hours", "Utilisation"], bold)
     for use in utilisation(scenario, schedule):
@@ -226,7 +226,7 @@ def _grid_sheet(
             if not running:
                 continue
             text = "\n".join(
-                f"{t.session.id} {t.session.group_type or quote(t.session.kind, bare=True)} {t.session.therapist} ({len(t.session.participants)})"
+                f"{t.session.id} {t.session.group_type or t.session.kind} {t.session.therapist} ({len(t.session.participants)})"
                 for t in running
             )
             key = session_category(running[0].session)

@@ -1,10 +1,11 @@
-"""Free-text labels (appointment kinds, tags, names) never reach output written for people.
+"""Free-text labels (appointment kinds, tags, names) never reach messages, logs or reasons.
 
 The privacy rule of ``models.scenario.quote``: a value of the file is shown only where it
 cannot carry a name. A scenario whose kinds, tags and names are a person's name is solved,
-checked, explained (with suggestions), diffed and exported; no output for people names
+checked, explained (with suggestions) and diffed; no message, table or reason names
 them, and the data fields of the contract (``sessions[].kind``, ``unmet[].need``,
-``scenario.name``, the CSV and workbook columns) keep them as written.
+``scenario.name``) keep them as written. Exports render the roster's display names and
+kinds as written.
 """
 
 from __future__ import annotations
@@ -130,30 +131,16 @@ def test_diff_names_nobody(solved: tuple[Path, Path], tmp_path: Path) -> None:
     assert "Closed:" in out and "a text of 18 characters" in out
 
 
-def test_exports_name_nobody_in_words_and_keep_data_columns(solved: tuple[Path, Path], tmp_path: Path) -> None:
+def test_exports_render_the_display_names_and_kinds_as_written(solved: tuple[Path, Path], tmp_path: Path) -> None:
+    # Exports are the roster itself, rendered for the people who run the program: the
+    # contract's display fields (program, group type and therapist names: "display only")
+    # and the sessions' kinds show as written, like the schedule file's own data. The
+    # quoting rule is for messages, logs and reasons (above).
     scenario, schedule = solved
     out = tmp_path / "out"
     _run("export", str(schedule), "--scenario", str(scenario), "--format", "all", "-o", str(out))
-    calendars = sorted((out / "calendars").glob("*.ics"))
-    assert calendars
-    for calendar in calendars:
-        _clean(calendar.read_text(), calendar.name)
-    therapist = (out / "calendars" / "therapist-T1.ics").read_text()
-    assert "Appointment (a text of 18 characters)" in therapist.replace("\r\n ", "")
+    therapist = (out / "calendars" / "therapist-T1.ics").read_text().replace("\r\n ", "")
+    assert "Jordan Smith visit" in therapist
     html = (out / "roster.html").read_text()
-    _clean(html, "roster.html")
-    assert "IOP roster" in html
-    # The CSV is data: its kind column keeps the kind as written.
-    csv_text = (out / "roster.csv").read_text()
-    assert "Jordan Smith visit" in csv_text
-    # The workbook: the kind and need columns are data; the summary and grid are words.
-    from openpyxl import load_workbook
-
-    book = load_workbook(out / "roster.xlsx", read_only=True)
-    for sheet in book.worksheets:
-        cells = [str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
-        if sheet.title in ("By therapist", "By participant", "Unmet"):
-            assert set(cells) & KINDS, sheet.title
-            cells = [c for c in cells if c not in KINDS]
-        for cell in cells:
-            _clean(cell, f"roster.xlsx {sheet.title}")
+    assert "Jordan Smith Clinic" in html and "Jordan Smith group" in html
+    assert "Jordan Smith visit" in (out / "roster.csv").read_text()

@@ -113,7 +113,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, scenario: Scenario,
     dump = _run_chromium(binary, tmp_path / "profile", "--dump-dom", url)
     assert dump.returncode == 0, dump.stderr[-2000:]
     dom = dump.stdout
-    assert "<h1>IOP roster</h1>"  # a program name that is not id-shaped is not shown in dom
+    assert "<h1>Harbor Virtual IOP</h1>" in dom
     for session in schedule.sessions:
         assert f'data-session="{session.id}"' in dom, f"{session.id} is not on the rendered page"
         assert ", ".join(session.participants) in dom

@@ -69,7 +69,7 @@ def test_participant_calendar_in_own_zone_with_real_dates(scenario: Scenario, sc
 def test_therapist_calendar_lists_participants_and_group_type(scenario: Scenario, schedule: Schedule) -> None:
     calendar = therapist_calendar(scenario, schedule, "T01", STAMP)
     events = list(calendar.walk("VEVENT"))
-    assert str(events[0]["SUMMARY"]) == "process (6)"  # "Process group" could be a name: the id shows
+    assert str(events[0]["SUMMARY"]) == "Process group (6)"
     description = str(events[0]["DESCRIPTION"])
     assert "S0001" in description and "process" in description
     for participant in ["P0001", "P0003", "P0004", "P0005", "P0006", "P0007"]:

@@ -74,7 +74,7 @@ def test_unmet_and_summary(workbook: Workbook, schedule: Schedule) -> None:
     summary = {row[0]: row[1:] for row in _rows(workbook, "Summary")}
     assert summary["Sessions"][0] == 4
     assert summary["Solver status"][0] == "feasible"
-    assert summary["process"][:3] == (14, 12, 0.857)
+    assert summary["Process group (process)"][:3] == (14, 12, 0.857)
     assert summary["T01"][:2] == (4, 6)
 
 
