@@ -214,25 +214,34 @@ class _State:
         self.concurrent[start:end] += 1
 
 
-def _pick_members(data: ProblemData, state: _State, k: GroupCandidate, i: int, free: np.ndarray) -> list[int]:
-    """The members a session of therapist position ``i`` at ``k`` would take now."""
-    size_max = int(data.size_max[k.group_type])
-    positions = np.flatnonzero(free & k.compatible[i])
-    if len(positions) < int(data.size_min[k.group_type]):
-        return []
+def _in_pick_order(data: ProblemData, state: _State, k: GroupCandidate, free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The free positions at ``k`` and their participants in the order members are picked:
+    highest priority first, then those with the fewest other places to go, then position.
+    Sorted once for every therapist of the candidate (each takes a subsequence)."""
+    positions = np.flatnonzero(free)
     people = k.participants[positions]
-    # Highest priority first, then those with the fewest other places to go.
     options = state.options[people] if len(state.options) else np.zeros(len(people), dtype=np.int64)
     order = np.lexsort((options, -data.priority[people]))
+    return positions[order], people[order]
+
+
+def _pick_members(data: ProblemData, state: _State, k: GroupCandidate, i: int, ordered: tuple[np.ndarray, np.ndarray]) -> list[int]:
+    """The members a session of therapist position ``i`` at ``k`` would take now, from the
+    free participants in pick order (:func:`_in_pick_order`)."""
+    size_max = int(data.size_max[k.group_type])
+    positions, everyone = ordered
+    people = everyone[k.compatible[i][positions]]
+    if len(people) < int(data.size_min[k.group_type]):
+        return []
     if not state.constrained[people].any():
         # Nobody here has an avoid partner or a cap: the first size_max in that order.
-        return [int(p) for p in people[order[:size_max]]]
+        return people[:size_max].tolist()
     chosen: list[int] = []
     limit = size_max
     taken_here = state.at_candidate.get(k.index, set())
     constrained = state.constrained
     blocked: set[int] = set()  # the avoid partners of those chosen (the relation is symmetric)
-    for p in people[order].tolist():
+    for p in people.tolist():
         if len(chosen) >= limit:
             break
         if not constrained[p]:  # no partner, no cap: nothing to check
@@ -274,11 +283,12 @@ def _best_session(data: ProblemData, state: _State, k: GroupCandidate) -> tuple[
     # them once per such group (XL: 126k picks, most of the greedy's time, for 5k sessions).
     same_as = state.same_compatibility(k)
     picked: dict[int, list[int]] = {}
+    ordered = _in_pick_order(data, state, k, free)
     for i in np.flatnonzero(state.therapists_free(k.therapists, k.day, k.start, k.end)).tolist():
         group = int(same_as[i])
         members = picked.get(group)
         if members is None:
-            members = picked[group] = _pick_members(data, state, k, i, free)
+            members = picked[group] = _pick_members(data, state, k, i, ordered)
         if len(members) >= data.size_min[g]:
             score = int(data.priority[members].sum())
             if score > best[0]:
