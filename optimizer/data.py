@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,9 +60,11 @@ class GroupCandidate:
     simple: bool  # every therapist compatible with everyone and no cap binds: counting suffices
 
 
-@dataclass(frozen=True)
-class AppointmentOption:
-    """One way to deliver an appointment: a therapist and a start."""
+class AppointmentOption(NamedTuple):
+    """One way to deliver an appointment: a therapist and a start.
+
+    A named tuple, not a dataclass: XL weeks have about a million of them, and making frozen
+    dataclasses was half of the problem data's build time."""
 
     therapist: int
     day: int
