@@ -275,21 +275,28 @@ def _best_session(data: ProblemData, state: _State, k: GroupCandidate) -> tuple[
         wants &= ~np.isin(k.participants, list(taken_here))
     if wants.sum() < data.size_min[g]:
         return 0, -1, []
-    free = wants & state.participants_free(k.participants, k.day, k.start, k.end)
+    # Only those who still want the type are checked (fewer and fewer as the week fills).
+    wanting = np.flatnonzero(wants)
+    free = np.zeros(len(wants), dtype=bool)
+    free[wanting] = state.participants_free(k.participants[wanting], k.day, k.start, k.end)
     if free.sum() < data.size_min[g]:
         return 0, -1, []
     best: tuple[int, int, list[int]] = (0, -1, [])
     # Therapists who may see the same participants here would take the same members: pick
     # them once per such group (XL: 126k picks, most of the greedy's time, for 5k sessions).
+    # The first free therapist of a group stands for it (the others would take the same
+    # members at the same score, and a tie keeps the first).
     same_as = state.same_compatibility(k)
-    picked: dict[int, list[int]] = {}
+    seen: set[int] = set()
     ordered = _in_pick_order(data, state, k, free)
+    size_min = int(data.size_min[g])
     for i in np.flatnonzero(state.therapists_free(k.therapists, k.day, k.start, k.end)).tolist():
         group = int(same_as[i])
-        members = picked.get(group)
-        if members is None:
-            members = picked[group] = _pick_members(data, state, k, i, ordered)
-        if len(members) >= data.size_min[g]:
+        if group in seen:
+            continue
+        seen.add(group)
+        members = _pick_members(data, state, k, i, ordered)
+        if len(members) >= size_min:
             score = int(data.priority[members].sum())
             if score > best[0]:
                 best = (score, i, members)
