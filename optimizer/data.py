@@ -295,10 +295,10 @@ def build_problem_data(scenario: Scenario) -> ProblemData:
             else:
                 pool = [i for i, t in enumerate(therapists) if appointment.qualification in t.qualifications]
             pool = [i for i in pool if may_see[i, j]]
-            windows = participant_windows[j]
             if appointment.availability is not None:
-                windows = intersect_intervals(windows, clock.windows_to_program(appointment.availability, person.timezone))
-            own = prefix_of(windows)
+                own = prefix_of(intersect_intervals(participant_windows[j], clock.windows_to_program(appointment.availability, person.timezone)))
+            else:
+                own = participant_available[j]  # (the participant's own windows: already summed)
             # Every (day, start) of the slot grid at once, then each therapist of the pool, in
             # the order day, start, therapist (a loop over them took most of XL's data build).
             grid_days, grid_starts, grid_ends = slot_grid(appointment.duration_minutes)
@@ -308,8 +308,8 @@ def build_problem_data(scenario: Scenario) -> ProblemData:
             free = (np.stack([therapist_available[i, ends_ok] - therapist_available[i, starts_ok] == length for i in pool], axis=1)
                     if pool and len(starts_ok) else np.zeros((len(starts_ok), len(pool)), dtype=bool))
             rows, columns = np.nonzero(free)  # row-major: by slot, then by pool position
-            options = [AppointmentOption(pool[c], d, a, b) for c, d, a, b in zip(
-                columns.tolist(), days_ok[rows].tolist(), starts_ok[rows].tolist(), ends_ok[rows].tolist(), strict=True)]
+            options = list(map(AppointmentOption, np.asarray(pool, dtype=np.int64)[columns].tolist(),
+                               days_ok[rows].tolist(), starts_ok[rows].tolist(), ends_ok[rows].tolist()))
             appointments.append(
                 AppointmentSpec(len(appointments), j, position, appointment.kind, appointment.count, appointment.duration_minutes, tuple(options))
             )
