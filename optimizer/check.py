@@ -873,6 +873,20 @@ class _Checker:
                 f"solver.objective is {objective:g}; recomputed from the sessions, the priority-weighted "
                 f"coverage is {levels['coverage']:g}"
             )
+        # Level 2 as the solver wrote it (a schedule said "minimums: 0" over 2,850 minutes of
+        # shortfall). The solver counts a fractional minimum in whole minutes, rounded up:
+        # up to a minute per participant may differ.
+        written_levels = getattr(self.schedule.solver, "levels", None)
+        minimums = written_levels.get("minimums") if isinstance(written_levels, dict) else None
+        if isinstance(minimums, int | float) and not isinstance(minimums, bool):
+            weights = self.scenario.objective
+            expected = (weights.hours_shortfall * levels["hours_shortfall_minutes"]
+                        + weights.days_shortfall * 60 * levels["days_shortfall"])
+            if abs(float(minimums) - expected) > weights.hours_shortfall * len(self.scenario.participants) + 1e-6:
+                self.warnings.append(
+                    f"solver.levels.minimums is {float(minimums):g}; recomputed from the sessions, the weighted "
+                    f"shortfall below the program minimums is {expected:g}"
+                )
         for figure, value in summary.items():
             written = self.schedule.summary.get(figure)
             if isinstance(written, bool) or not isinstance(written, int | float):

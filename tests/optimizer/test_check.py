@@ -534,6 +534,20 @@ def test_objective_and_summary_disagreement_is_warned() -> None:
     assert any("summary.sessions" in w for w in warnings)
 
 
+def test_level_two_disagreement_is_warned() -> None:
+    # A schedule said "minimums: 0" over a real shortfall (a stage 2 cut short). Within a
+    # minute per participant it agrees (the solver counts a fractional minimum in whole minutes).
+    scenario, schedule = base_scenario(), base_schedule()
+    for person in scenario["participants"]:
+        person["hours_per_week"] = {"min": 40}
+    schedule["solver"]["levels"] = {"minimums": 0}
+    report = run(scenario, schedule)
+    assert report.levels["hours_shortfall_minutes"] > 0
+    assert any("solver.levels.minimums is 0" in w for w in report.warnings)
+    schedule["solver"]["levels"] = {"minimums": report.levels["hours_shortfall_minutes"] + 60 * report.levels["days_shortfall"]}
+    assert not any("minimums" in w for w in run(scenario, schedule).warnings)
+
+
 def test_scenario_hash_mismatch_is_warned() -> None:
     scenario, schedule = build(base_scenario(), base_schedule() | {"scenario": {"name": "Test IOP", "sha256": "ab" * 32}})
     assert check(scenario, schedule, scenario_sha256="ab" * 32).warnings == []
