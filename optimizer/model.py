@@ -571,6 +571,7 @@ def build_assignment_model(
     *,
     fixed: FixedSessions | None = None,
     keep_seats: Sequence[tuple[int, int, int]] = (),
+    deadline: Deadline = NO_DEADLINE,
 ) -> BuiltModel:
     """Stage 3: name each session's therapist and members, with who-attends-what held.
 
@@ -578,7 +579,8 @@ def build_assignment_model(
     weighted above cost (level 4) by more than the largest possible cost, so no cost saving
     ever buys a unit of quality. ``fixed`` sessions (re-planning) are constants;
     ``keep_seats`` (participant, candidate, therapist position) of a schedule in force are
-    kept before any quality or cost consideration.
+    kept before any quality or cost consideration. Raises :class:`BuildOutOfTime` once
+    ``deadline`` passes.
     """
     model = cp_model.CpModel()
     weights = data.scenario.objective
@@ -593,6 +595,7 @@ def build_assignment_model(
     sessions_of_candidate: dict[int, list[cp_model.IntVar]] = {}
     terms = SeatTerms()
     for k_index, people in attendees.items():
+        deadline.check()
         if not people:
             continue
         k: GroupCandidate = data.candidates[k_index]
@@ -605,10 +608,12 @@ def build_assignment_model(
         add_seats(data, model, k, [(p, None) for p in people], sessions_of_candidate[k_index], terms)
     seats, continuity, non_preferred = terms.seats, terms.continuity, terms.non_preferred
 
-    add_therapist_no_overlap(data, model, therapist_items)
+    add_therapist_no_overlap(data, model, therapist_items, deadline)
+    deadline.check()
     loads = add_therapist_limits(data, model, therapist_items)
     add_concurrency(data, model, therapist_items)
     add_weekly_type_caps(data, model, sessions_of_candidate, fixed)
+    deadline.check()
 
     for held in appointments:
         spec = data.appointments[held.spec]

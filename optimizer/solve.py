@@ -140,6 +140,9 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
 _REPORT_PARTICIPANTS_PER_SECOND = 800
 _REPORT_SHARE_MAX = 0.1
 _REPORT_MARGIN = 0.05  # seconds
+# The pass over the structure model's rows (bound.read_model) and the hint's completion, per
+# second: L-1 (137k constraints) about 1 s, XL-1 (620k) 5-9 s on a loaded machine.
+_ROWS_READ_PER_SECOND = 100_000
 _REASONS_AT_LEAST = 0.1  # seconds for the unmet needs' reasons when the search ran over the limit
 _TRIM_EVERY = 2.0  # seconds: the neighbourhood search hands freed memory back at most this often
 # Models from this size on hand freed memory back after each stage (a full garbage collection
@@ -859,6 +862,11 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
     deadline = Deadline(None if params.deterministic else time.perf_counter() + max(1.0, _BUILD_SHARE * clock.remaining()))
     structure: BuiltModel | None = build_structure_model(data, fixed, deadline)
     assert structure is not None
+    rows_to_read = len(structure.model.proto.constraints)
+    if not params.deterministic and clock.remaining() < max(0.5, rows_to_read / _ROWS_READ_PER_SECOND):
+        # Built in time, but too late to read and search it (L at 5 s: the pass over the
+        # rows and the hint took the solve to 6.9 s).
+        raise BuildOutOfTime("the time left after building the model is less than reading it takes")
     # Model build time: problem data plus the CP-SAT model, not the greedy heuristic.
     build_seconds = clock.elapsed() - greedy_seconds
     v = _Decisions.of(structure)
@@ -1163,11 +1171,11 @@ def solve(
     else:
         try:
             outcome = _structure_stages(context, greedy, greedy_seconds)
-        except BuildOutOfTime:
+        except BuildOutOfTime as error:
             too_large = True  # (no stage 3 either: the greedy schedule names its therapists)
             _return_freed_memory()  # (the part of the model built)
-            messages.append(f"building the model took more than {_BUILD_SHARE:.0%} of the time left: "
-                            "the greedy schedule is returned as it is")
+            why = str(error) or f"building the model took more than {_BUILD_SHARE:.0%} of the time left"
+            messages.append(f"{why}: the greedy schedule is returned as it is")
             outcome = _greedy_outcome(data, greedy, fixed, clock.elapsed() - greedy_seconds)
         if outcome.constraints >= _RELEASE_ABOVE_CONSTRAINTS:
             _return_freed_memory()  # the structure model's memory goes before the assignment model is built
@@ -1183,12 +1191,20 @@ def solve(
     # too, and the greedy schedule names its therapists already.)
     full_stage3 = (not too_large and fixed is None and reconciliation is None
                    and _possible_seats(data) <= _FULL_STAGE3_MAX_SEATS and bool(data.candidates or data.appointments))
+    assignment: BuiltModel | None = None
     if not stopped and not too_large and clock.has_time() and solution.groups:
         held_appointments = [FixedAppointment(s, option) for s, option in solution.appointments]
-        assignment = build_assignment_model(
-            data, solution.attendees(), held_appointments, fixed=fixed,
-            keep_seats=reconciliation.reference.seats if reconciliation else (),
-        )
+        # The build gets at most half of the time left, so the search has the rest (XL-1 at
+        # 60 s: stage 3 began with 3.2 s left, built for 3.7 s and ended at 61.5 s).
+        stage3_deadline = Deadline(None if params.deterministic else time.perf_counter() + 0.5 * clock.remaining())
+        try:
+            assignment = build_assignment_model(
+                data, solution.attendees(), held_appointments, fixed=fixed,
+                keep_seats=reconciliation.reference.seats if reconciliation else (), deadline=stage3_deadline,
+            )
+        except BuildOutOfTime:
+            messages.append("stage 3: no time left to build it; sessions keep the stage-2 assignment")
+    if assignment is not None:
         seat_hint: dict[int, int] = {}
         in_session = {(k, i, p) for k, i, people in solution.groups for p in people}
         open_now = {(k, i) for k, i, _ in solution.groups}
@@ -1196,12 +1212,18 @@ def solve(
             seat_hint[var.index] = int((k, i, p) in in_session)
         for (k, i), var in assignment.sessions.items():
             seat_hint[var.index] = int((k, i) in open_now)
-        completed = _complete_hint(assignment.model, seat_hint, min(5.0, max(0.5, params.time_limit / 8)) if params.deterministic else min(5.0, clock.remaining() / 4), params.deterministic)
+        hint_seconds = min(5.0, max(0.5, params.time_limit / 8)) if params.deterministic else min(5.0, clock.remaining() / 4)
+        completed = _complete_hint(assignment.model, seat_hint, hint_seconds, params.deterministic) if hint_seconds >= 0.05 else None
         if completed is not None:
             _hint_all(assignment.model, completed)
         seconds = clock.remaining() if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
         if full_stage3:
             seconds *= _SHARE_ASSIGNMENT_BEFORE_FULL
+        if not params.deterministic and seconds < 0.1:
+            # (CP-SAT loads and presolves even with no time: 0.8 s at XL, past the limit.)
+            messages.append("stage 3: no time left to search; sessions keep the stage-2 assignment")
+            assignment = None
+    if assignment is not None:
         solver3 = _solver(params, seconds, workers)
         if len(assignment.model.proto.constraints) >= _STAGE3_NO_LP_ABOVE_CONSTRAINTS:
             solver3.parameters.linearization_level = 0
