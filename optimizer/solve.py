@@ -141,8 +141,9 @@ _REPORT_PARTICIPANTS_PER_SECOND = 800
 _REPORT_SHARE_MAX = 0.1
 _REPORT_MARGIN = 0.05  # seconds
 # The pass over the structure model's rows (bound.read_model) and the hint's completion, per
-# second: L-1 (137k constraints) about 1 s, XL-1 (620k) 5-9 s on a loaded machine.
-_ROWS_READ_PER_SECOND = 100_000
+# second, with the LP worker's start: L-1 (137k constraints) about 1.5 s, XL-1 (620k) 5-9 s
+# on a loaded machine.
+_ROWS_READ_PER_SECOND = 70_000
 _REASONS_AT_LEAST = 0.1  # seconds for the unmet needs' reasons when the search ran over the limit
 _TRIM_EVERY = 2.0  # seconds: the neighbourhood search hands freed memory back at most this often
 # Models from this size on hand freed memory back after each stage (a full garbage collection
@@ -942,7 +943,11 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
     coverage_value = weighted_delivered(data, greedy)
     stage_values: list[int] = hint or []
     first_solution: float | None = None
-    if full_solve:
+    # (Not with less time than loading the model takes, estimated like reading its rows:
+    # CP-SAT's load and presolve alone took L-1 at 5 s 0.4 s past the limit. Small models
+    # load at once and are often proven optimal here.)
+    whole_model_run = full_solve and (params.deterministic or stage1_limit * full_share >= constraints / _ROWS_READ_PER_SECOND)
+    if whole_model_run:
         assert structure is not None
         solver = _solver(params, stage1_limit * full_share, workers)
         solver.parameters.relative_gap_limit = params.relative_gap
@@ -965,7 +970,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
             whole_model_ended = solver.status_name(result_status)
             if solver.best_objective_bound:
                 best_bound = min(best_bound, math.floor(solver.best_objective_bound + 1e-6))
-    elif stage_values and clock.has_time():  # (else the limit was spent on building)
+    elif not full_solve and stage_values and clock.has_time():  # (else the limit was spent on building)
         messages.append(f"the model has {constraints:,} constraints: stage 1 skips CP-SAT on the whole model "
                         "and searches neighbourhoods from the greedy schedule")
 
