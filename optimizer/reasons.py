@@ -768,7 +768,7 @@ class ReasonAnalysis:
             own = code in ("participant_busy", "participant_limit")
             taken_text, taken = self._takers_text(p, takers, own=own)
             if code == "participant_busy":
-                text = f"{head}: {person_id} is in other sessions then: {details}"
+                text = f"{head}: {person_id} is already in a session then: {details}"
             elif code == "participant_limit":
                 text = f"{head}: {person_id} {details}"
             elif code == "session_full":

@@ -375,5 +375,5 @@ def test_two_entries_of_one_kind_the_reason_speaks_of_the_short_one() -> None:
     schedule = _solved(scenario)
     assert [(u.participant, u.need, u.missing) for u in schedule.unmet] == [("P1", "individual", 1)]
     text = " ".join(schedule.unmet[0].reasons)
-    assert "P1 is in other sessions then" in text and "T2" in text
+    assert "P1 is already in a session then" in text and "T2" in text
     assert "both free" not in text and "could serve" not in text
