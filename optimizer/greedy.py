@@ -124,31 +124,15 @@ class _State:
         return ok
 
     def participant_free(self, p: int, day: int, start: int, end: int) -> bool:
-        """:meth:`participants_free` for one participant, without array overhead."""
-        d = self.data
-        if self.p_busy[p, start:end].any():
-            return False
-        day_sessions = int(self.p_day_sessions[p, day])
-        limit = int(d.max_sessions_per_day[p])
-        if limit != NO_LIMIT and day_sessions >= limit:
-            return False
-        hours_max = int(d.hours_max[p])
-        if hours_max != NO_LIMIT and int(self.p_minutes[p]) + (end - start) > hours_max:
-            return False
-        days_max = int(d.days_max[p])
-        opens_a_day = day_sessions == 0 and days_max != NO_LIMIT
-        return not (opens_a_day and int((self.p_day_sessions[p] > 0).sum()) >= days_max)
+        """:meth:`participants_free` for one participant (keeping a schedule in force)."""
+        return bool(self.participants_free(np.array([p]), day, start, end)[0])
 
     def option_arrays(self, spec: AppointmentSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Days, starts and ends of an appointment's options, as arrays (made once)."""
         found = self._option_arrays.get(spec.index)
         if found is None:
-            options = spec.options
-            found = self._option_arrays[spec.index] = (
-                np.array([o.day for o in options], dtype=np.int64),
-                np.array([o.start for o in options], dtype=np.int64),
-                np.array([o.end for o in options], dtype=np.int64),
-            )
+            table = np.array(spec.options, dtype=np.int64).reshape(-1, 4)  # (therapist, day, start, end)
+            found = self._option_arrays[spec.index] = (table[:, 1], table[:, 2], table[:, 3])
         return found
 
     def participant_free_at(self, p: int, days: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -79,7 +79,8 @@ MAX_WEIGHTED_OBJECTIVE = 2**50
 
 
 class BuildOutOfTime(Exception):
-    """The structure model was not built by its deadline (``build_structure_model``)."""
+    """A model was not built by its :class:`Deadline` (structure, assignment or full model),
+    or was built too late to be searched (the message says which)."""
 
 
 @dataclass(frozen=True)
@@ -247,19 +248,31 @@ def add_licensure(data: ProblemData, model: cp_model.CpModel, v: StructureVariab
             largest = min(size_max, max((k.class_cap[c] for c, _ in inflow), default=size_max))
             model.add(total >= size_min * is_open)
             model.add(total <= largest * is_open)
-            # One indicator per cap value below that, not per class: with avoid pairs every
-            # partner is a class of their own, and a row per class repeating the whole inflow
-            # grew with classes squared (2,000 participants avoiding 20 each, caps of 4: over
-            # 2 million rows and 8 GB before the model was built).
-            by_cap: dict[int, list[cp_model.IntVar]] = defaultdict(list)
-            for c, var in inflow:
-                if k.class_cap[c] < largest:
-                    by_cap[k.class_cap[c]].append(var)
-            for cap, capped in sorted(by_cap.items()):
-                # has_capped = 1 when anyone with this cap sits in the session.
-                has_capped = model.new_bool_var(f"capped_k{k.index}_i{i}_m{cap}")
-                model.add(sum(capped) <= cap * has_capped)
-                model.add(total <= cap + (largest - cap) * (1 - has_capped))
+            _add_cap_indicators(model, f"k{k.index}_i{i}", total, largest, [(k.class_cap[c], var) for c, var in inflow])
+
+
+def _add_cap_indicators(
+    model: cp_model.CpModel, name: str, total: cp_model.LinearExpr | int, largest: int,
+    members: Sequence[tuple[int, cp_model.IntVar]],
+) -> None:
+    """Rule 4's ``max_group_size`` in one session of at most ``largest``: ``members`` pairs
+    each seat (or flow) with its cap, and anyone with a cap below ``largest`` sitting there
+    holds ``total`` to that cap.
+
+    One indicator per cap value, not per member or class: with avoid pairs every partner is
+    a class of their own, and a row per class repeating the whole inflow grew with classes
+    squared (2,000 participants avoiding 20 each, caps of 4: over 2 million rows and 8 GB
+    before the model was built).
+    """
+    by_cap: dict[int, list[cp_model.IntVar]] = defaultdict(list)
+    for cap, var in members:
+        if cap < largest:
+            by_cap[cap].append(var)
+    for cap, capped in sorted(by_cap.items()):
+        # has_capped = 1 when anyone with this cap sits in the session.
+        has_capped = model.new_bool_var(f"capped_{name}_m{cap}")
+        model.add(sum(capped) <= cap * has_capped)
+        model.add(total <= cap + (largest - cap) * (1 - has_capped))
 
 
 def add_avoid_pairs(data: ProblemData, model: cp_model.CpModel, v: StructureVariables, deadline: Deadline = NO_DEADLINE) -> None:
@@ -545,17 +558,10 @@ def add_seats(
                         model.add(seat + seated[q] <= 1)
         total = sum(seat for _, seat in members)
         caps = {p: min(size_max, int(data.group_size_cap[p])) if data.group_size_cap[p] != NO_LIMIT else size_max for p, _ in members}
-        largest = max(caps.values())  # (as in add_licensure: one indicator per cap value below it)
+        largest = max(caps.values())  # (as in add_licensure)
         model.add(total >= size_min * sessions[i])
         model.add(total <= largest * sessions[i])
-        by_cap: dict[int, list[cp_model.IntVar]] = defaultdict(list)
-        for p, seat in members:
-            if caps[p] < largest:
-                by_cap[caps[p]].append(seat)
-        for cap, capped in sorted(by_cap.items()):
-            has_capped = model.new_bool_var(f"capped_k{k.index}_i{i}_m{cap}")
-            model.add(sum(capped) <= cap * has_capped)
-            model.add(total <= cap + (largest - cap) * (1 - has_capped))
+        _add_cap_indicators(model, f"k{k.index}_i{i}", total, largest, [(caps[p], seat) for p, seat in members])
     for i in range(len(k.therapists)):
         if i not in seats_of_session:
             model.add(sessions[i] == 0)

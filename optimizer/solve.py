@@ -55,6 +55,7 @@ from optimizer.data import (
 from optimizer.greedy import Solution, greedy_within, weighted_delivered
 from optimizer.inputs import as_scenario
 from optimizer.model import (
+    NO_DEADLINE,
     BuildOutOfTime,
     BuiltModel,
     Deadline,
@@ -110,6 +111,13 @@ class _Clock:
     def remaining(self) -> float:
         return max(0.0, self.params.time_limit - self.reserve - self.elapsed())
 
+    def deadline(self, share: float, at_least: float = 0.0) -> Deadline:
+        """A build deadline ``share`` of the time left from now (at least ``at_least`` seconds);
+        none in deterministic mode, whose output must not depend on the machine's load."""
+        if self.params.deterministic:
+            return NO_DEADLINE
+        return Deadline(time.perf_counter() + max(at_least, share * self.remaining()))
+
     def has_time(self) -> bool:
         """Whether another stage may start. Deterministic mode never asks the wall clock:
         its stages have fixed deterministic budgets, so the schedule does not depend on load."""
@@ -144,6 +152,7 @@ _REPORT_MARGIN = 0.05  # seconds
 # second, with the LP worker's start: L-1 (137k constraints) about 1.5 s, XL-1 (620k) 5-9 s
 # on a loaded machine.
 _ROWS_READ_PER_SECOND = 70_000
+_HINT_SECONDS_AT_LEAST = 0.05  # a hint is not completed with less
 _REASONS_AT_LEAST = 0.1  # seconds for the unmet needs' reasons when the search ran over the limit
 _TRIM_EVERY = 2.0  # seconds: the neighbourhood search hands freed memory back at most this often
 # Models from this size on hand freed memory back after each stage (a full garbage collection
@@ -351,7 +360,11 @@ def _complete_hint(model: cp_model.CpModel, primary: dict[int, int], seconds: fl
     decisions and solving (propagation does nearly all the work) gives a complete, feasible
     hint. The decisions are fixed in ``model`` itself, without its objective, and both are
     restored afterwards: a copy of the stage-3 model cost about 340 MB at 2,000 participants.
+    None too when ``seconds`` is under 0.05 outside deterministic mode (CP-SAT would load and
+    presolve the model anyway, past the limit).
     """
+    if not deterministic and seconds < _HINT_SECONDS_AT_LEAST:
+        return None
     proto = model.proto
     saved = cp_model.CpModel()  # a holder for the objective and hint while they are off
     if proto.has_objective():
@@ -860,8 +873,7 @@ def _structure_stages(context: _Context, greedy: Solution, greedy_seconds: float
     # returns the greedy schedule (solve() catches BuildOutOfTime): some valid weeks build
     # far slower than the estimate (a 5-minute grid on 24-hour windows: 43 s for 120
     # participants, estimated 17 s).
-    deadline = Deadline(None if params.deterministic else time.perf_counter() + max(1.0, _BUILD_SHARE * clock.remaining()))
-    structure: BuiltModel | None = build_structure_model(data, fixed, deadline)
+    structure: BuiltModel | None = build_structure_model(data, fixed, clock.deadline(_BUILD_SHARE, at_least=1.0))
     assert structure is not None
     rows_to_read = len(structure.model.proto.constraints)
     if not params.deterministic and clock.remaining() < max(0.5, rows_to_read / _ROWS_READ_PER_SECOND):
@@ -1201,11 +1213,10 @@ def solve(
         held_appointments = [FixedAppointment(s, option) for s, option in solution.appointments]
         # The build gets at most half of the time left, so the search has the rest (XL-1 at
         # 60 s: stage 3 began with 3.2 s left, built for 3.7 s and ended at 61.5 s).
-        stage3_deadline = Deadline(None if params.deterministic else time.perf_counter() + 0.5 * clock.remaining())
         try:
             assignment = build_assignment_model(
                 data, solution.attendees(), held_appointments, fixed=fixed,
-                keep_seats=reconciliation.reference.seats if reconciliation else (), deadline=stage3_deadline,
+                keep_seats=reconciliation.reference.seats if reconciliation else (), deadline=clock.deadline(0.5),
             )
         except BuildOutOfTime:
             messages.append("stage 3: no time left to build it; sessions keep the stage-2 assignment")
@@ -1218,7 +1229,7 @@ def solve(
         for (k, i), var in assignment.sessions.items():
             seat_hint[var.index] = int((k, i) in open_now)
         hint_seconds = min(5.0, max(0.5, params.time_limit / 8)) if params.deterministic else min(5.0, clock.remaining() / 4)
-        completed = _complete_hint(assignment.model, seat_hint, hint_seconds, params.deterministic) if hint_seconds >= 0.05 else None
+        completed = _complete_hint(assignment.model, seat_hint, hint_seconds, params.deterministic)
         if completed is not None:
             _hint_all(assignment.model, completed)
         seconds = clock.remaining() if not params.deterministic else params.time_limit * (1 - _SHARE_STAGE_1) / 2
@@ -1452,9 +1463,8 @@ def _full_stage3(
     # The build and the hint get at most half of the time left, so the search has the rest
     # and the solve ends within its limit (harbor-week at 10 s on a loaded machine: the
     # build took 2.6 s of the 0.9 s left, and the solve 13.3 s).
-    deadline = Deadline(None if params.deterministic else time.perf_counter() + 0.5 * clock.remaining())
     try:
-        built = build_full_model(data, coverage, minimums, deadline)
+        built = build_full_model(data, coverage, minimums, clock.deadline(0.5))
     except BuildOutOfTime:
         messages.append("stage 3 over all schedules of equal coverage: no time to build it; the schedule so far is kept")
         return solution
@@ -1476,7 +1486,7 @@ def _full_stage3(
         for option, var in options:
             primary[var.index] = int((s, option) in chosen)
     hint_seconds = min(5.0, max(0.5, seconds / 4)) if params.deterministic else min(5.0, clock.remaining() / 3)
-    completed = _complete_hint(built.model, primary, hint_seconds, params.deterministic) if hint_seconds >= 0.05 else None
+    completed = _complete_hint(built.model, primary, hint_seconds, params.deterministic)
     if completed is None:  # (out of time: the schedule so far obeys every rule of the model)
         messages.append("stage 3 over all schedules of equal coverage: no time to start from the schedule "
                         "so far; it is kept")

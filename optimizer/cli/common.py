@@ -131,6 +131,14 @@ def require_references(scenario: Scenario, schedule: Schedule, file: str) -> Non
         raise InvalidDocument(file, [Issue(path, message, "error", file) for path, message in problems])
 
 
+# -- shared help texts -----------------------------------------------------------------------
+
+TIME_LIMIT_HELP = ("Seconds of wall time for the whole solve; with --deterministic, CP-SAT deterministic "
+                   "time instead (not seconds: the solve can take several times longer, more on a loaded machine).")
+DETERMINISTIC_HELP = ("Byte-identical schedule for the same scenario, seed and parameters: the search is "
+                      "interleaved and --time-limit counts CP-SAT deterministic time, not wall seconds.")
+
+
 # -- option types -------------------------------------------------------------------------
 
 

@@ -8,7 +8,16 @@ from typing import Literal
 import click
 
 from models.io import load_schedule
-from optimizer.cli.common import SEED, WORKERS, Choice, Command, FloatRange, friendly_errors
+from optimizer.cli.common import (
+    DETERMINISTIC_HELP,
+    SEED,
+    TIME_LIMIT_HELP,
+    WORKERS,
+    Choice,
+    Command,
+    FloatRange,
+    friendly_errors,
+)
 from optimizer.cli.solve import run
 from optimizer.replan import ReplanRequest
 from optimizer.result import SolveParams
@@ -18,10 +27,10 @@ from optimizer.result import SolveParams
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--previous", "previous_path", required=True, type=click.Path(dir_okay=False, path_type=str), help="Last week's schedule.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Schedule file to write (default: stdout).")
-@click.option("--time-limit", type=FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds of wall time for the whole solve; with --deterministic, CP-SAT deterministic time instead (not seconds: the solve can take several times longer).")
+@click.option("--time-limit", type=FloatRange(min=0.1), default=30.0, show_default=True, help=TIME_LIMIT_HELP)
 @click.option("--workers", type=WORKERS, default=None, help="CP-SAT workers [default: the machine's cores].")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of the search.")
-@click.option("--deterministic", is_flag=True, help="Byte-identical schedule for the same inputs: the search is interleaved and --time-limit counts CP-SAT deterministic time, not wall seconds.")
+@click.option("--deterministic", is_flag=True, help=DETERMINISTIC_HELP)
 @click.option("--format", "output_format", type=Choice(["yaml", "json"]), default=None, help="Output format.")
 @click.option("--quiet", is_flag=True, help="No progress or summary on stderr.")
 @friendly_errors

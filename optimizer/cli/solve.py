@@ -26,9 +26,11 @@ from models.io import (
 )
 from models.schedule import Schedule
 from optimizer.cli.common import (
+    DETERMINISTIC_HELP,
     EXIT_NO_SCHEDULE,
     EXIT_OK,
     SEED,
+    TIME_LIMIT_HELP,
     WORKERS,
     Choice,
     Command,
@@ -141,11 +143,11 @@ def print_result(console: Console, loaded: LoadedScenario, result: Result) -> No
 @click.command(cls=Command)
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Schedule file to write (default: stdout).")
-@click.option("--time-limit", type=FloatRange(min=0.1), default=30.0, show_default=True, help="Seconds of wall time for the whole solve; with --deterministic, CP-SAT deterministic time instead (not seconds: the solve can take several times longer, more on a loaded machine).")
+@click.option("--time-limit", type=FloatRange(min=0.1), default=30.0, show_default=True, help=TIME_LIMIT_HELP)
 @click.option("--gap", "relative_gap", type=FloatRange(min=0.0, max=1.0), default=0.0, show_default=True, help="Stop once within this relative gap of the bound.")
 @click.option("--workers", type=WORKERS, default=None, help="CP-SAT workers [default: the machine's cores].")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed of the search.")
-@click.option("--deterministic", is_flag=True, help="Byte-identical schedule for the same scenario, seed and parameters: the search is interleaved and --time-limit counts CP-SAT deterministic time, not wall seconds.")
+@click.option("--deterministic", is_flag=True, help=DETERMINISTIC_HELP)
 @click.option("--format", "output_format", type=Choice(["yaml", "json"]), default=None, help="Output format [default: from -o's extension, else yaml].")
 @click.option("--export", "export_dir", type=click.Path(file_okay=False, path_type=Path), default=None, help="Also write calendars, CSV, XLSX and HTML here.")
 @click.option("--from", "current_path", type=click.Path(dir_okay=False, path_type=str), default=None,
