@@ -759,10 +759,28 @@ def _lns(
     spent = 0.0
     started = trimmed = time.perf_counter()
     step = min(5.0, max(0.5, budget / 15))
+    # Neighbourhoods solved to optimality since the schedule last changed: solving one again
+    # can give nothing (S-1 at 10 s solved the same day three times in a row). When a tier has
+    # none left it is a local optimum for that tier, and the search moves up at once; when
+    # every tier is spent, it frees unions of the largest neighbourhoods, with more time.
+    spent_in: list[set[int]] = [set() for _ in tiers]
     while spent < budget and not finished() and not (stop is not None and stop.is_set()):
+        while tier < len(tiers) - 1 and len(spent_in[tier]) >= len(tiers[tier]):
+            tier, solved = tier + 1, 0
         choices = tiers[tier]
-        sub_model.prepare(choices[int(rng.integers(len(choices)))], current)
-        sub = _lns_solver(params, min(step, budget - spent), workers)
+        open_choices = [i for i in range(len(choices)) if i not in spent_in[tier]]
+        limit = min(step, budget - spent)
+        if open_choices:
+            chosen: int | None = open_choices[int(rng.integers(len(open_choices)))]
+            neighbourhood = choices[chosen]
+        else:  # every tier spent: two of the largest at once (four days on the generated weeks)
+            chosen = None
+            picked = rng.choice(len(choices), size=min(2, len(choices)), replace=False)
+            neighbourhood = distinct(np.concatenate([choices[int(i)] for i in picked]), len(sub_model.rows.lb))
+            limit = min(2 * step, budget - spent)
+        chosen_tier = tier
+        sub_model.prepare(neighbourhood, current)
+        sub = _lns_solver(params, limit, workers)
         outcome = sub.solve(sub_model.sub)
         solved = solved + 1 if outcome == cp_model.OPTIMAL else 0
         if solved >= _LNS_PROMOTE_AFTER:
@@ -770,14 +788,23 @@ def _lns(
         elif not solved:
             tier = max(tier - 1, 0)
         spent = spent + sub.deterministic_time if params.deterministic else time.perf_counter() - started
+        changed = False
         if outcome in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = int(round(sub.objective_value))
             if (found >= value) if maximize else (found <= value):
                 improved = found != value
-                current = sub_model.merge(sub, current)
+                merged = sub_model.merge(sub, current)
+                changed = bool(np.any(merged != current))
+                current = merged
                 value = found
                 if improved:
                     report(float(value), current)
+        if changed:
+            for done in spent_in:
+                done.clear()
+        if outcome == cp_model.OPTIMAL and chosen is not None:
+            # (Level held: the same sub-problem, solved again, finds this optimum again.)
+            spent_in[chosen_tier].add(chosen)
         if time.perf_counter() - trimmed >= _TRIM_EVERY:
             _return_freed_memory(collect=False)  # (a full collection costs up to a second at XL)
             trimmed = time.perf_counter()
