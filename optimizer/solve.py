@@ -771,8 +771,9 @@ def _lns(
         open_choices = [i for i in range(len(choices)) if i not in spent_in[tier]]
         limit = min(step, budget - spent)
         if open_choices:
-            chosen: int | None = open_choices[int(rng.integers(len(open_choices)))]
-            neighbourhood = choices[chosen]
+            pick = open_choices[int(rng.integers(len(open_choices)))]
+            chosen: int | None = pick
+            neighbourhood = choices[pick]
         else:  # every tier spent: two of the largest at once (four days on the generated weeks)
             chosen = None
             picked = rng.choice(len(choices), size=min(2, len(choices)), replace=False)
