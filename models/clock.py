@@ -210,6 +210,17 @@ class WeekClock:
             moment = moment.astimezone(_zone(timezone))
         return moment
 
+    def clock_changes(self) -> tuple[Interval, ...]:
+        """Program minutes of the week whose wall time the program's clock skips or repeats.
+
+        On the day daylight saving time starts, the wall times of the skipped hour never happen
+        (New York, Sun 2026-03-08 02:00-03:00); on the day it ends, those of the repeated hour
+        happen twice (Sun 2026-11-01 01:00-02:00). No session may touch them: its written times
+        would name no real moment, or two, and it would not last its duration (a 120-minute
+        group from 00:30 would last 60 or 180 real minutes). Empty in most weeks.
+        """
+        return _clock_changes(self.timezone, self.week_start)
+
     def elapsed_minutes(self, intervals: Iterable[Interval]) -> int:
         """Real minutes that program-minute ``intervals`` last, from start to end instant.
 
@@ -312,6 +323,34 @@ class WeekClock:
         program = instant.astimezone(_zone(self.timezone))
         days = (program.date() - self.week_start).days
         return days * MINUTES_PER_DAY + program.hour * 60 + program.minute
+
+
+@lru_cache(maxsize=256)
+def _clock_changes(timezone: str, week_start: date) -> tuple[Interval, ...]:
+    """See :meth:`WeekClock.clock_changes`: a wall minute is skipped or repeated exactly when
+    :mod:`zoneinfo` gives it two offsets (``fold`` 0 and 1). Only days whose offset changes
+    between their midnights are read minute by minute."""
+    zone = _zone(timezone)
+
+    def offsets(moment: datetime) -> set[timedelta | None]:
+        return {moment.replace(fold=0).utcoffset(), moment.replace(fold=1).utcoffset()}
+
+    changes: list[Interval] = []
+    for day in range(7):
+        midnight = datetime.combine(week_start + timedelta(days=day), time(0), tzinfo=zone)
+        next_midnight = datetime.combine(week_start + timedelta(days=day + 1), time(0), tzinfo=zone)
+        if len(offsets(midnight) | offsets(next_midnight)) == 1:
+            continue
+        run_start: int | None = None
+        for minute in range(MINUTES_PER_DAY + 1):
+            moment = midnight + timedelta(minutes=minute)  # wall-clock arithmetic
+            unsteady = minute < MINUTES_PER_DAY and len(offsets(moment)) > 1
+            if unsteady and run_start is None:
+                run_start = minute
+            elif not unsteady and run_start is not None:
+                changes.append((day * MINUTES_PER_DAY + run_start, day * MINUTES_PER_DAY + minute))
+                run_start = None
+    return tuple(merge_intervals(changes))
 
 
 def intervals_to_mask(intervals: Iterable[Interval], horizon: int = MINUTES_PER_WEEK) -> np.ndarray:

@@ -27,10 +27,12 @@ from dataclasses import asdict, dataclass, field
 
 from models.clock import (
     DAY_INDEX,
+    DAYS,
     MINUTES_PER_DAY,
     Interval,
     WeekClock,
     covers,
+    format_time,
     parse_time,
     parse_window,
 )
@@ -559,6 +561,16 @@ class _Checker:
             start, end = timed.start - day_offset, timed.end - day_offset
             if start < hours_start or end > hours_end:
                 self.add(6, "program_hours", f"{where}: outside program hours {self.program.hours}", session)
+            for change_start, change_end in self.clock.clock_changes():
+                if timed.start < change_end and change_start < timed.end:
+                    day_name = DAYS[change_start // MINUTES_PER_DAY]
+                    span = f"{format_time(change_start % MINUTES_PER_DAY)}-{format_time(change_end % MINUTES_PER_DAY) if change_end % MINUTES_PER_DAY else '24:00'}"
+                    self.add(
+                        6, "clock_change",
+                        f"{where}: overlaps {day_name} {span}, the wall times the program's clock skips or repeats "
+                        "(daylight saving time): its times name no real moment, or two",
+                        session,
+                    )
             group = self.group_types.get(session.group_type or "") if session.kind == "group" else None
             if group is not None and group.start_times is not None:
                 if start not in {parse_time(t) for t in group.start_times}:

@@ -195,6 +195,8 @@ def build_problem_data(scenario: Scenario) -> ProblemData:
     program_mask = np.zeros(7 * MINUTES_PER_DAY, dtype=bool)
     for day in program_days:
         program_mask[day * MINUTES_PER_DAY + hours_start : day * MINUTES_PER_DAY + hours_end] = True
+    for change_start, change_end in clock.clock_changes():  # the hour a DST change skips or repeats
+        program_mask[change_start:change_end] = False
 
     def prefix_of(intervals: list[tuple[int, int]]) -> np.ndarray:
         return mask_prefix(intervals_to_mask(intervals) & program_mask)

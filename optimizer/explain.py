@@ -396,7 +396,7 @@ def candidate_changes(scenario: Scenario, explanations: Sequence[NeedExplanation
         weight = float(explanation.priority * explanation.missing)
         target = f"{explanation.participant} {quote(explanation.need, bare=True)}"
         codes = {reason.code for reason in explanation.reasons}
-        if codes & {"not_eligible", "size_cap_below_min", "no_start", "no_qualified_therapist"}:
+        if codes & {"not_eligible", "size_cap_below_min", "no_start", "clock_change", "no_qualified_therapist"}:
             continue
         if explanation.need in groups:
             g, group = groups[explanation.need]

@@ -54,6 +54,7 @@ REASON_TITLES: dict[str, str] = {
     "not_eligible": "not eligible for the group type (population or tags)",
     "no_start": "the group type has no start inside program days and hours",
     "size_cap_below_min": "the participant's max_group_size is below the group's minimum size",
+    "clock_change": "every start of the group type overlaps the hour a daylight saving change skips or repeats",
     "no_start_in_windows": "no start of the group type inside the participant's windows",
     "no_qualified_therapist": "no therapist holds the required qualification",
     "not_licensed": "no qualified therapist licensed in the participant's state",
@@ -421,6 +422,17 @@ class ReasonAnalysis:
         minutes = [m for m in minutes if self.data.hours_start <= m and m + group.duration_minutes <= self.data.hours_end]
         return [d * MINUTES_PER_DAY + m for d in days for m in minutes]
 
+    def _clock_change_text(self) -> str:
+        """The wall times the program's clock skips or repeats this week (DST), for reasons."""
+        spans = []
+        for start, end in self.data.clock.clock_changes():
+            last = format_time(end % MINUTES_PER_DAY) if end % MINUTES_PER_DAY else "24:00"
+            spans.append(f"{DAYS[start // MINUTES_PER_DAY].capitalize()} {format_time(start % MINUTES_PER_DAY)}-{last}")
+        return ", ".join(spans)
+
+    def _clear_of_clock_changes(self, start: int, end: int) -> bool:
+        return all(end <= change_start or change_end <= start for change_start, change_end in self.data.clock.clock_changes())
+
     def _static_group(self, p: int, g: int) -> list[Reason]:
         """Reasons from the scenario alone when no candidate start has the participant."""
         person = self.scenario.participants[p]
@@ -442,6 +454,16 @@ class ReasonAnalysis:
         days_text = ", ".join(group.days or self.scenario.program.days)
         if not starts:
             return [Reason("no_start", f"{gid} has no start inside program hours {self.scenario.program.hours} on {days_text}")]
+        clear = [s for s in starts if self._clear_of_clock_changes(s, s + duration)]
+        if not clear:
+            return [Reason(
+                "clock_change",
+                f"every {gid} start ({_listing([when(s) for s in starts])}, {duration} min) overlaps "
+                f"{self._clock_change_text()}, the wall times the program's clock skips or repeats this week "
+                "(daylight saving time), where no session is placed",
+                starts=tuple(starts),
+            )]
+        starts = clear
         inside = [s for s in starts if self._participant_free(p, s, s + duration)]
         if not inside:
             times = ", ".join(group.start_times) if group.start_times else f"every {self.scenario.program.slot_minutes} min"
@@ -681,10 +703,12 @@ class ReasonAnalysis:
                 else:
                     mine = f"{person.id}'s windows ({self._windows_text(self.data.participant_available[p])})"
                 theirs = "; ".join(f"{self._tid(t)}: {self._windows_text(self.data.therapist_available[t])}" for t in seeing[:3])
+                changes = self._clock_change_text()
+                left_out = f" (without {changes}, which the program's clock skips or repeats this week)" if changes else ""
                 reasons.append(Reason(
                     "no_appointment_slot",
                     f"no {appointment.duration_minutes}-minute slot on the {self.scenario.program.slot_minutes}-minute grid lies inside "
-                    f"both {mine} and the availability of {who} ({theirs}), program time",
+                    f"both {mine} and the availability of {who} ({theirs}), program time{left_out}",
                     therapists=tuple(self._tid(t) for t in seeing),
                 ))
                 continue

@@ -452,3 +452,27 @@ def test_elapsed_minutes_on_the_days_clocks_change() -> None:
     assert fall.elapsed_minutes([(480, 600), (DAY + 480, DAY + 660)]) == 300
     # A week without a change is 10080 minutes long.
     assert WeekClock(NEW_YORK, date(2026, 12, 7)).elapsed_minutes([(0, MINUTES_PER_WEEK)]) == MINUTES_PER_WEEK
+
+
+@pytest.mark.parametrize(
+    ("zone", "week_start", "changes"),
+    [
+        # New York springs forward on Sun 2026-03-08 at 02:00 (02:00-03:00 never happens) and
+        # falls back on Sun 2026-11-01 at 02:00 (01:00-02:00 happens twice).
+        ("America/New_York", "2026-03-02", [(6 * 1440 + 120, 6 * 1440 + 180)]),
+        ("America/New_York", "2026-10-26", [(6 * 1440 + 60, 6 * 1440 + 120)]),
+        ("America/New_York", "2026-11-30", []),
+        # Paris falls back on Sun 2026-10-25 at 03:00 (02:00-03:00 twice).
+        ("Europe/Paris", "2026-10-19", [(6 * 1440 + 120, 6 * 1440 + 180)]),
+        # Lord Howe Island moves by 30 minutes (Sun 2026-04-05, 01:30-02:00 twice).
+        ("Australia/Lord_Howe", "2026-03-30", [(6 * 1440 + 90, 6 * 1440 + 120)]),
+        # Santiago falls back at midnight into Saturday: Sat 2026-04-04 23:00-24:00 twice.
+        ("America/Santiago", "2026-03-30", [(5 * 1440 + 1380, 6 * 1440)]),
+        # Havana springs forward at midnight: Sun 2026-03-08 00:00-01:00 never happens.
+        ("America/Havana", "2026-03-02", [(6 * 1440, 6 * 1440 + 60)]),
+        ("Asia/Kolkata", "2026-03-02", []),
+        ("America/Phoenix", "2026-03-02", []),
+    ],
+)
+def test_clock_changes_are_the_skipped_or_repeated_wall_times(zone: str, week_start: str, changes: list[tuple[int, int]]) -> None:
+    assert list(WeekClock(zone, date.fromisoformat(week_start)).clock_changes()) == changes

@@ -484,11 +484,14 @@ def test_appointment_availability_recurs_too() -> None:
 def test_a_window_ending_in_the_repeated_hour_is_an_hour_of_program_time() -> None:
     """QA c43: P1 in Chicago, Sun 2026-11-01 00:00-01:00 CDT = 05:00-06:00 UTC = New York 01:00
     EDT to 01:00 EST (New York falls back at 06:00 UTC). Its last minute reads 01:59, so it is
-    01:00-02:00 program time (it was nothing: the window vanished)."""
+    01:00-02:00 program time (it was nothing: the window vanished). But those wall times happen
+    twice that night, and "sun 01:00" cannot say which: a session there breaks rule 6
+    (``clock_change``, QA 2026-11-28) and only that; 02:00-03:00 is outside P1's window."""
     scenario = _appointment_week("America/New_York", "2026-10-26", "America/Chicago", {"sun": ["00:00-01:00"]})
     participant(scenario, "P1").update(state="IL")
     participant(scenario, "P1")["appointments"][0]["count"] = 1
-    assert run(scenario, _sessions(("sun", "01:00", "02:00"))).ok
+    (violation,) = run(scenario, _sessions(("sun", "01:00", "02:00"))).violations
+    assert (violation.rule, violation.code) == (6, "clock_change")
     (violation,) = run(scenario, _sessions(("sun", "02:00", "03:00"))).violations
     assert (violation.code, violation.participant) == ("participant_unavailable", "P1")
 

@@ -336,10 +336,11 @@ def test_weekly_windows_recur_across_the_week_boundary() -> None:
     assert sorted(s.day for s in schedule.sessions) == ["mon", "sun"]
 
 
-def test_a_window_ending_in_the_repeated_hour_is_kept() -> None:
+def test_a_window_in_the_repeated_hour_gets_no_session() -> None:
     # QA c43: P1 in Chicago, Sun 2026-11-01 00:00-01:00 CDT = 05:00-06:00 UTC = New York 01:00
-    # EDT to 01:00 EST. It is program time 01:00-02:00 (it vanished before): the appointment
-    # runs then. Optimum 1.
+    # EDT to 01:00 EST: program time 01:00-02:00, the hour New York's clock repeats that night.
+    # "sun 01:00-02:00" would name two real hours (and a therapist in another zone could be
+    # free in only one): no session is placed there (QA 2026-11-28). Optimum 0.
     result, schedule, _ = solved(
         days=["sun"],
         hours="00:00-24:00",
@@ -352,8 +353,8 @@ def test_a_window_ending_in_the_repeated_hour_is_kept() -> None:
             )
         ],
     )
-    assert_optimum(result, 1)
-    assert [(s.day, s.start, s.end) for s in schedule.sessions] == [("sun", "01:00", "02:00")]
+    assert_optimum(result, 0)
+    assert schedule.sessions == []
 
 
 # --------------------------------------------------------------------------- rule 3: overlaps, breaks
