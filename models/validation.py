@@ -155,6 +155,9 @@ def _message(item: Mapping[str, object], loc: Sequence[int | str], root: type[Ba
     message = re.sub(r" after validation, not \d+$", "", str(item["msg"]))
     if isinstance(value, str | int | float) and kind not in _SAYS_ENOUGH:
         message += f" (got {quote(value)})"
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        # An unquoted 010, 0x1F or 1e3 is a number in YAML: 10, 31, 1000.0, not what was typed.
+        message += "; an unquoted 010 or 0x1F is read as a number: write ids in quotes"
     return message
 
 

@@ -50,7 +50,7 @@ def _summary(loaded: LoadedScenario) -> dict[str, object]:
 
 
 @click.command(cls=Command)
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=str))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))  # (a folder among them is reported as such, per file)
 @click.option("--format", "output_format", type=Choice(["text", "json"]), default="text", show_default=True,
               help="text for people, json for software.")
 @friendly_errors

@@ -106,6 +106,30 @@ def test_missing_file(tmp_path: Path) -> None:
     assert f"{tmp_path / 'nope.yaml'}: file not found" in result.output
 
 
+def test_a_folder_among_the_files_is_reported_with_the_others(tmp_path: Path) -> None:
+    # QA 2026-11-28: a folder aborted the whole command with a usage error, and --format json
+    # printed nothing; now it is one more file that is not valid.
+    folder = tmp_path / "week.yaml"
+    folder.mkdir()
+    result = run("validate", str(SAMPLES[0]), str(folder))
+    assert result.exit_code == 2
+    assert f"{SAMPLES[0].name}: valid" in result.output
+    assert f"{folder}: is a directory, not a file" in result.output
+    as_json = json.loads(run("validate", "--format", "json", str(SAMPLES[0]), str(folder)).output)
+    assert [entry["valid"] for entry in as_json] == [True, False]
+
+
+def test_an_unquoted_number_for_an_id_says_to_quote_it(tmp_path: Path) -> None:
+    # QA 2026-11-28: "id: 010" was reported as "got 10", a value nobody typed, with no hint.
+    text = (REPO / "scenarios" / "demo.yaml").read_text(encoding="utf-8").replace("id: P0001", "id: 010", 1)
+    assert "id: 010" in text
+    broken = tmp_path / "numeric.yaml"
+    broken.write_text(text, encoding="utf-8")
+    result = run("validate", str(broken))
+    assert result.exit_code == 2
+    assert "id: Input should be a valid string (got 10); an unquoted 010 or 0x1F is read as a number: write ids in quotes" in result.output
+
+
 def test_no_file_is_a_usage_error() -> None:
     result = run("validate")
     assert result.exit_code == 2
