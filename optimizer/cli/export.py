@@ -170,6 +170,10 @@ def diff(old_file: str, new_file: str, scenario_file: str | None, output_format:
     if scenario is not None:
         for file, schedule in ((old_file, old), (new_file, new)):
             require_references(scenario.scenario, schedule, file)
+    if old.scenario.name != new.scenario.name:
+        # (Names are display text: neither is echoed.)
+        click.echo(f"warning: {old_file} and {new_file} were written for programs of different names: "
+                   "the changes below compare two different programs' weeks", err=True)
     result = diff_schedules(old, new, scenario.scenario if scenario else None)
     if output_format == "json":
         echo_out(json.dumps(result.to_dict(), indent=2))

@@ -245,6 +245,11 @@ def run(
     console = Console(stderr=True, quiet=quiet, width=None if sys.stderr.isatty() else 120)
     loaded = load_scenario(scenario)
     print_issues(loaded.warnings) if not quiet else None
+    if replan is not None and replan.current.scenario.name != loaded.scenario.program.name and not quiet:
+        # (Names are display text: neither is echoed.)
+        label, path = next(iter((other_inputs or {"the schedule": None}).items()))
+        console.print(f"warning: {label}{f' {path}' if path else ''} was written for a program of another name than "
+                      f"{scenario}'s: is it the right file?", markup=False, highlight=False)
     printer = ProgressPrinter(console)
     try:
         result = run_solve(loaded.scenario, params, on_progress=printer, scenario_sha256=loaded.sha256, replan=replan)

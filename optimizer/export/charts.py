@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import warnings
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -30,7 +31,11 @@ def _style() -> contextlib.AbstractContextManager[None]:
 
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    with warnings.catch_warnings():
+        # "Glyph 23478 (CJK ...) missing from font": it quotes a scenario's free text on stderr
+        # (the page shows the text as written, in the browser's fonts: svg.fonttype none).
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     return buffer.getvalue()
 
 

@@ -441,3 +441,19 @@ def test_a_full_stdout_is_exit_2_not_a_crash(args: tuple[str, ...]) -> None:
     assert "Traceback" not in ran.stderr
     assert "Exception ignored" not in ran.stderr
     assert "cannot write stdout: No space left on device" in ran.stderr
+
+
+def test_roll_and_from_warn_of_another_programs_schedule(tmp_path: Path) -> None:
+    # QA 2026-11-28: a schedule of another program was taken as last week's without a word.
+    from models.io import load_schedule, save_schedule
+
+    schedule = load_schedule(SCHEDULE)
+    other = tmp_path / "other.schedule.yaml"
+    save_schedule(schedule.model_copy(update={"scenario": schedule.scenario.model_copy(update={"name": "Another IOP"})}), other)
+    for command in (["roll", str(TWO_STATES), "--previous", str(other)], ["solve", str(TWO_STATES), "--from", str(other)]):
+        result = invoke(*command, "-o", str(tmp_path / "out.yaml"), "--time-limit", "1", "--workers", "1")
+        assert result.exit_code == 0, result.output
+        assert f"{other} was written for a program of another name" in " ".join(result.output.split())
+        assert "Another IOP" not in result.output
+    same = invoke("roll", str(TWO_STATES), "--previous", str(SCHEDULE), "-o", str(tmp_path / "out.yaml"), "--time-limit", "1", "--workers", "1")
+    assert "another name" not in same.output

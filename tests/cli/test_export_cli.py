@@ -92,6 +92,19 @@ def test_diff_lists_a_handover_as_text_and_json(runner: CliRunner, tmp_path: Pat
     assert [t["therapist"] for t in data["therapists"]] == ["T01", "T02"]
 
 
+def test_diff_of_two_programs_warns_without_their_names(runner: CliRunner, tmp_path: Path) -> None:
+    # QA 2026-11-28: two unrelated programs' schedules were compared without a word.
+    schedule = load_schedule(SCHEDULE)
+    other = tmp_path / "other.schedule.yaml"
+    save_schedule(schedule.model_copy(update={"scenario": schedule.scenario.model_copy(update={"name": "Another IOP"})}), other)
+    result = runner.invoke(main, ["diff", str(SCHEDULE), str(other)])
+    assert result.exit_code == 0
+    assert "were written for programs of different names" in result.output
+    assert "Another IOP" not in result.output and schedule.scenario.name not in result.output
+    same = runner.invoke(main, ["diff", str(SCHEDULE), str(SCHEDULE)])
+    assert "different names" not in same.output
+
+
 def test_diff_rejects_a_missing_file(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["diff", str(SCHEDULE), str(tmp_path / "absent.yaml")])
     assert result.exit_code == 2
