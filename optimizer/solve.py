@@ -77,6 +77,8 @@ _SHARE_FULL_SOLVE = 0.15  # of stage 1 for CP-SAT on the whole model; the rest i
 # them, (half-day, group type or appointment kind): XL-1's half-days hold 12k variables each,
 # too many for a sub-problem to be solved in the few seconds an LNS step has.
 _LNS_FINE_TIER_ABOVE = 5_000
+_LNS_STEPS = 15  # a sub-problem gets at most 1/_LNS_STEPS of the search
+_LNS_STEP_MAX = 5.0  # seconds
 _LNS_PROMOTE_AFTER = 10  # sub-problems solved to optimality in a row before the neighbourhoods grow (1 and 3 measured worse)
 _FULL_SOLVE_MAX_CONSTRAINTS = 300_000
 # Structure-model building speed, in decisions (attend and appointment options) per second:
@@ -758,7 +760,7 @@ def _lns(
     rng = np.random.default_rng(params.seed)
     spent = 0.0
     started = trimmed = time.perf_counter()
-    step = min(5.0, max(0.5, budget / 15))
+    step = min(_LNS_STEP_MAX, max(0.5, budget / _LNS_STEPS))
     # Neighbourhoods solved to optimality since the schedule last changed: solving one again
     # can give nothing (S-1 at 10 s solved the same day three times in a row). When a tier has
     # none left it is a local optimum for that tier, and the search moves up at once; when
