@@ -310,13 +310,46 @@ def _fast_yaml(text: str) -> object:
     return _NO_RESULT if _deeper_than(data, MAX_DEPTH) else data
 
 
+#: Tabs where YAML 1.2 allows them as separation and ruamel's scanner does not: at the end of
+#: a line, after a key's colon or a list's dash, and before a comment (QA: "name:<tab>X" was
+#: "found character that cannot start any token").
+_TAB_AT_END = re.compile(r"[ \t]*\t[ \t]*$", re.MULTILINE)
+_TAB_AFTER_INDICATOR = re.compile(r"^([ ]*(?:-[ ]+)*(?:[^\s'\"#:{}\[\],&*!|>%@`-][^'\"#\t\n]*?:|-))\t[ \t]*", re.MULTILINE)
+_TAB_BEFORE_COMMENT = re.compile(r"^([^'\"#\n]*?\S)[ ]*\t[ \t]*#", re.MULTILINE)
+
+
+def _without_separating_tabs(text: str) -> str:
+    """``text`` with each tab YAML 1.2 reads as separation space replaced by a space (lines
+    with quotes are left alone: a tab inside a quoted scalar is text)."""
+    text = _TAB_AT_END.sub("", text)
+    text = _TAB_AFTER_INDICATOR.sub(lambda match: match.group(1) + " ", text)
+    return _TAB_BEFORE_COMMENT.sub(lambda match: match.group(1) + " #", text)
+
+
+def _is_tab_error(error: MarkedYAMLError, text: str) -> bool:
+    mark = error.problem_mark
+    index = getattr(mark, "index", None)
+    return isinstance(index, int) and 0 <= index < len(text) and text[index] == "\t"
+
+
 def _parse_yaml(text: str, file: str | None) -> object:
     if len(text) >= _FAST_YAML_FROM:
         data = _fast_yaml(text)
         if data is not _NO_RESULT:
             return data
     try:
-        return _yaml_loader().load(text)
+        try:
+            return _yaml_loader().load(text)
+        except MarkedYAMLError as error:
+            if "\t" not in text or not _is_tab_error(error, text):
+                raise
+            retry = _without_separating_tabs(text)
+            if retry == text:
+                raise
+            try:
+                return _yaml_loader().load(retry)
+            except Exception:  # noqa: BLE001 - the first error, at its place in the file as written
+                raise error from None
     except ReaderError as error:
         # A character YAML does not allow (NUL, most control characters): its code point, not
         # the character, and where it is.

@@ -171,7 +171,7 @@ def test_a_json_key_written_twice_is_found_deep_inside_and_through_escapes() -> 
         (f"a: !{SECRET}'s x\n", "line 1, column 4: not valid YAML: could not determine a constructor for the tag"),
         (f'? "{SECRET}\'s \\"x\\""\n: 1\n? "{SECRET}\'s \\"x\\""\n: 2\n', "line 3, column 3: not valid YAML: found duplicate key"),
         (f'a: "\\q{SECRET}"\n', "line 1, column 6: not valid YAML: found unknown escape character"),
-        (f"a:\t{SECRET}\n  - x\n", "line 1, column 3: not valid YAML: found character that cannot start any token"),
+        (f"a:\n\t{SECRET}\n", "line 2, column 1: not valid YAML: found character that cannot start any token"),
         # A key that is a field of the format is the format's text: it is named.
         ("program:\n  slot_minutes: 30\n  slot_minutes: 15\n", 'line 3, column 3: not valid YAML: found duplicate key "slot_minutes"'),
         # YAML's own syntax, quoted, stays.
@@ -233,3 +233,22 @@ def test_any_json_text_is_data_or_an_invalid_document_that_does_not_quote_it(pie
     else:
         # What parses is read as the standard library reads it (compared as text: NaN != NaN).
         assert json.dumps(data) == json.dumps(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("text", "data"),
+    [
+        ("name:\tHarbor IOP\n", {"name": "Harbor IOP"}),  # a tab after a key's colon
+        ("days: [mon]\t# comment\n", {"days": ["mon"]}),  # before a comment
+        ("hours: 08:00-20:00\t\n", {"hours": "08:00-20:00"}),  # at the end of a line
+        ("-\tP1\n- P2 \t\n", ["P1", "P2"]),  # after a list's dash
+        ("k:\t\"a\tb\"\n", {"k": "a\tb"}),  # a tab inside quotes is text
+    ],
+)
+def test_tabs_yaml_1_2_reads_as_separation_are_read(text: str, data: object) -> None:
+    # QA 2026-11-28: ruamel's scanner refused them ("found character that cannot start any token").
+    assert parse_text(text, "yaml") == data
+
+
+def test_a_tab_that_indents_is_still_an_error_at_its_place() -> None:
+    assert _error("a:\n\t- x\n", "yaml") == "f: line 2, column 1: not valid YAML: found character that cannot start any token"
