@@ -80,7 +80,9 @@ def is_valid_timezone(name: str) -> bool:
     """Whether ``name`` is an IANA time zone known to this machine's tz database."""
     try:
         _zone(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
+        # (OSError: "US" or "America" is a folder of the tz database, IsADirectoryError; a
+        # name of 300 characters is too long for a file name. QA: both were exit 70, and a 500.)
         return False
     return True
 

@@ -48,6 +48,8 @@ from typing import TYPE_CHECKING, Literal
 
 from models.errors import InvalidDocument, Issue
 from models.io import (
+    _NotRegular,
+    _read_regular_file,
     check_writable_folder,
     format_of,
     load_schedule,
@@ -905,7 +907,13 @@ def plan_batch(inputs: Sequence[BatchInput], out_dir: str | Path, params: SolveP
     tasks: list[SolveTask] = []
     for item in inputs:
         try:
-            data = item.path.read_bytes()
+            # Regular files only, never blocking: a named pipe given by name hung the batch,
+            # and /dev/zero read until memory ran out (QA 2026-11-28).
+            data = _read_regular_file(item.path)
+        except _NotRegular as kind:
+            rows[item.name] = BatchRow(item.name, str(item.path), "invalid", status="invalid",
+                                       reason=f"is {kind}, not a file")
+            continue
         except OSError as error:
             rows[item.name] = BatchRow(
                 item.name,

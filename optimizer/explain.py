@@ -36,6 +36,7 @@ from models.scenario import Scenario, quote
 from models.schedule import Schedule, UnmetNeed
 from optimizer.check import CheckReport, check
 from optimizer.data import AppointmentSpec, ProblemData, build_problem_data
+from optimizer.inputs import as_scenario, as_schedule
 from optimizer.reasons import REASON_TITLES, NeedExplanation, Reason, ReasonAnalysis, span, when
 from optimizer.result import Result, SolveParams
 
@@ -92,6 +93,7 @@ def explain_unmet(
     list of NeedExplanation
         Ordered as a schedule file lists ``unmet``: by participant id, then need.
     """
+    scenario, schedule = as_scenario(scenario, "explain_unmet"), as_schedule(schedule, "explain_unmet")
     report = report if report is not None else check(scenario, schedule)
     analysis = ReasonAnalysis(data if data is not None else build_problem_data(scenario), schedule.sessions)
     # The schedule file's order: by participant id, then need.
@@ -170,6 +172,7 @@ def score_breakdown(scenario: Scenario, schedule: Schedule, *, report: CheckRepo
     the sessions as written; the items name the participants, therapists and sessions
     behind each penalty.
     """
+    scenario, schedule = as_scenario(scenario, "score_breakdown"), as_schedule(schedule, "score_breakdown")
     report = report if report is not None else check(scenario, schedule)
     levels = report.levels
     weights = scenario.objective
@@ -861,6 +864,7 @@ def explain(
     warm_start
         Solve each changed scenario from the baseline's schedule (see :func:`suggest`).
     """
+    scenario, schedule = as_scenario(scenario, "explain"), as_schedule(schedule, "explain")
     report = check(scenario, schedule)
     data = build_problem_data(scenario)
     unmet = explain_unmet(scenario, schedule, data=data, report=report)

@@ -32,14 +32,16 @@ def as_scenario(value: object, caller: str) -> Scenario:
         value = value.scenario
     if isinstance(value, Scenario):
         try:
-            raw: object = value.model_dump(mode="json")
+            raw: object = value.model_dump(mode="json", warnings=False)
         except Exception as error:  # (a constructed model can hold anything)
             raise TypeError(f"{caller}() got a Scenario that cannot be read back ({type(error).__name__}); "
                             "build it with models.load_scenario or Scenario.model_validate") from None
         checked, errors, _ = validate_scenario(raw, _WHERE.format(caller))
         if checked is None:
             raise InvalidDocument(_WHERE.format(caller), errors)
-        return value
+        # The validated copy, not ``value``: a model changed with model_copy(update=...) holds
+        # what it was given ("2026-12-07" as text, 90.0 for minutes), and only the copy is typed.
+        return checked
     if isinstance(value, Mapping):
         checked, errors, _ = validate_scenario(value, _WHERE.format(caller))
         if checked is None:
@@ -52,7 +54,13 @@ def as_scenario(value: object, caller: str) -> Scenario:
 def as_schedule(value: object, caller: str) -> Schedule:
     """A schedule model from a Schedule or a parsed schedule document."""
     if isinstance(value, Schedule):
-        return value
+        # Checked again like a document: a Schedule built with model_construct or changed with
+        # model_copy(update=...) is not validated (QA: a bare AttributeError in check()).
+        try:
+            value = value.model_dump(mode="json", warnings=False)
+        except Exception as error:  # (a constructed model can hold anything)
+            raise TypeError(f"{caller}() got a Schedule that cannot be read back ({type(error).__name__}); "
+                            "build it with models.load_schedule or Schedule.model_validate") from None
     if isinstance(value, Mapping):
         where = f"schedule given to {caller}"
         schedule, errors = validate_schedule(value, where)

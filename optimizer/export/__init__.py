@@ -33,6 +33,22 @@ DEFAULT_NAMES: dict[ExportFormat, str] = {
 __all__ = ["DEFAULT_NAMES", "FORMATS", "ExportFormat", "export", "export_all"]
 
 
+def _inputs(scenario: object, schedule: object, caller: str) -> tuple[Scenario, Schedule]:
+    """The door of the library's exports, as of solve and check: a Scenario, a LoadedScenario
+    or a parsed document, validated; a schedule whose ids the scenario defines (QA: another
+    week's schedule was exported as this one's, where the CLI exits 2)."""
+    from models.errors import InvalidDocument, Issue
+    from optimizer.export.timeline import check_references
+    from optimizer.inputs import as_scenario, as_schedule
+
+    checked, roster = as_scenario(scenario, caller), as_schedule(schedule, caller)
+    problems = check_references(checked, roster)
+    if problems:
+        where = f"schedule given to {caller}"
+        raise InvalidDocument(where, [Issue(path, message, "error", where) for path, message in problems])
+    return checked, roster
+
+
 def export(scenario: Scenario, schedule: Schedule, fmt: ExportFormat, path: str | Path) -> list[Path]:
     """Write one format.
 
@@ -50,7 +66,13 @@ def export(scenario: Scenario, schedule: Schedule, fmt: ExportFormat, path: str 
     -------
     list of Path
         The files written.
+
+    Raises
+    ------
+    models.errors.InvalidDocument
+        If the scenario is not valid, or the schedule uses ids the scenario does not define.
     """
+    scenario, schedule = _inputs(scenario, schedule, "export")
     if fmt == "ics":
         from optimizer.export.ics import write_calendars
 
@@ -78,6 +100,7 @@ def export_all(scenario: Scenario, schedule: Schedule, out_dir: str | Path) -> l
     list of Path
         Every file written: calendars first, then the CSV, the workbook and the report.
     """
+    scenario, schedule = _inputs(scenario, schedule, "export_all")
     folder = Path(out_dir)
     written: list[Path] = []
     for fmt in FORMATS:

@@ -83,7 +83,9 @@ class ErrorBody(BaseModel):
 class SolveOptions(BaseModel):
     """How to solve. Every field is optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: "time_limit": true, "2" or "deterministic": "yes" are refused (QA: they ran as 1 s,
+    # 2 s and true); a whole number is still a number of seconds.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     time_limit: float | None = Field(default=None, gt=0, description="Seconds of wall clock for the whole solve (default: the server's, at most its maximum).")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Random seed of the search.")

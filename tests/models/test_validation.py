@@ -662,3 +662,12 @@ def test_what_the_contract_allows_loads_solves_and_checks() -> None:
     assert errors == [] and reread is not None
     report = check(loaded, reread)
     assert report.ok, report.violations
+
+
+@pytest.mark.parametrize("zone", ["US", "America", "Etc", "America/Indiana", "x" * 300])
+def test_a_tz_database_folder_or_an_overlong_name_is_not_a_time_zone(zone: str) -> None:
+    # QA 2026-11-28: "US" is a folder of the tz database (IsADirectoryError), 300 characters
+    # are too long for a file name (OSError): exit 70 in the CLI and a 500 in the service.
+    from models.clock import is_valid_timezone
+
+    assert not is_valid_timezone(zone)

@@ -117,3 +117,48 @@ def test_solve_params_take_the_edges() -> None:
     params = SolveParams(time_limit=0.01, relative_gap=0, workers=1, seed=2**31 - 1)
     assert params.seed == 2**31 - 1 and params.resolved_workers() == 1
     assert SolveParams(workers=None).resolved_workers() >= 1
+
+
+def test_a_scenario_copied_with_plain_values_is_solved_as_validated(loaded) -> None:
+    # QA 2026-11-28: the validated copy was thrown away and the unvalidated original used:
+    # week_start as text gave a TypeError inside solve and check.
+    program = loaded.scenario.program.model_copy(update={"week_start": "2026-11-30"})
+    copied = loaded.scenario.model_copy(update={"program": program})
+    result = solve(copied, QUICK)
+    assert result.schedule is not None
+    assert check(copied, result.schedule).ok
+
+
+def test_check_validates_a_schedule_model_too(loaded) -> None:
+    # QA 2026-11-28: a Schedule changed with model_copy(update=...) went in unvalidated (a bare
+    # AttributeError), and a therapist that is no id was echoed in a violation.
+    schedule = solve(loaded, QUICK).schedule
+    assert schedule is not None
+    session = schedule.sessions[0].model_copy(update={"therapist": "Jane Doe"})
+    broken = schedule.model_copy(update={"sessions": [session, *schedule.sessions[1:]]})
+    with pytest.raises(InvalidDocument) as caught:
+        check(loaded, broken)
+    assert "Jane Doe" not in str(caught.value) and "therapist" in str(caught.value)
+    with pytest.raises(InvalidDocument):
+        check(loaded, schedule.model_copy(update={"sessions": "not a list"}))
+
+
+def test_explain_and_export_take_what_solve_takes_and_refuse_another_weeks_schedule(loaded, tmp_path: Path) -> None:
+    # QA 2026-11-28: a LoadedScenario or a dict was an AttributeError; another week's schedule
+    # was exported as this one's (the CLI exits 2 on it).
+    pytest.importorskip("icalendar")
+    from models.io import read_document
+    from optimizer.explain import score_breakdown, unmet_reasons
+    from optimizer.export import export_all
+
+    schedule = solve(loaded, QUICK).schedule
+    assert schedule is not None
+    as_dict = read_document(SAMPLE)[0]
+    assert unmet_reasons(loaded, schedule) == unmet_reasons(as_dict, schedule.model_dump(mode="json"))
+    assert score_breakdown(as_dict, schedule).levels == score_breakdown(loaded.scenario, schedule).levels
+    assert export_all(loaded, schedule, tmp_path / "ok")
+    demo = load_scenario(SAMPLE.parent / "demo.yaml")
+    other = solve(demo, QUICK).schedule
+    with pytest.raises(InvalidDocument, match="is not a"):
+        export_all(loaded, other, tmp_path / "other")
+    assert not (tmp_path / "other").exists()

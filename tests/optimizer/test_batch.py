@@ -841,3 +841,13 @@ def test_a_scheduler_address_dask_cannot_use_is_a_usage_error(address: str, reas
         BatchUsageError, match=f"cannot use scheduler {re.escape(address)}: .*{reason}"
     ):
         DaskExecutor(address)
+
+
+def test_a_named_pipe_given_by_name_is_an_invalid_row_not_a_hang(tmp_path: Path) -> None:
+    # QA 2026-11-28: read_bytes() on a FIFO waited for a writer forever.
+    pipe = tmp_path / "week.yaml"
+    os.mkfifo(pipe)
+    plan = plan_batch([BatchInput("week", pipe)], tmp_path / "out", SolveParams(time_limit=1))
+    assert plan.tasks == []
+    row = plan.rows["week"]
+    assert (row.status, row.reason) == ("invalid", "is a named pipe, not a file")

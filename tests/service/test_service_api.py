@@ -187,6 +187,27 @@ def test_422_names_the_offending_option(client: TestClient) -> None:
     assert answer.json()["errors"] == [{"path": "body.options.time_limit", "message": "Input should be greater than 0"}]
 
 
+@pytest.mark.parametrize("options", [{"time_limit": True}, {"time_limit": "2"}, {"deterministic": "yes"}, {"seed": True}])
+def test_options_of_the_wrong_type_are_422_not_converted(client: TestClient, options: dict[str, object]) -> None:
+    # QA 2026-11-28: true ran a 1 s solve, "2" a 2 s one, "yes" became true.
+    answer = client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO, "options": options}, headers=A)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["path"] == f"body.options.{next(iter(options))}"
+    assert client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO, "options": {"time_limit": 5}}, headers=A).status_code == 202
+
+
+@pytest.mark.parametrize("path", ["/v1/rosters", "/v1/validate"])
+def test_a_key_written_twice_is_422_as_in_a_file(client: TestClient, path: str) -> None:
+    # QA 2026-11-28: the last value won, /v1/validate said valid and the job solved.
+    text = json.dumps({"scenario": EXAMPLE_SCENARIO}).replace('"format": ', f'"format": "{SECRET}", "format": ', 1)
+    assert text.count('"format"') == 2
+    answer = client.post(path, content=text.encode(), headers=A | {"content-type": "application/json"})
+    assert answer.status_code == 422
+    (error,) = answer.json()["errors"]
+    assert error["path"] == "body" and error["message"].startswith("a key is written twice in one object (line 1, column ")
+    assert SECRET not in answer.text
+
+
 def test_time_limit_above_the_server_maximum_is_422(client: TestClient) -> None:
     answer = client.post("/v1/rosters", json={"scenario": EXAMPLE_SCENARIO, "options": {"time_limit": 61}}, headers=A)
     assert answer.status_code == 422
