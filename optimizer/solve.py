@@ -1170,6 +1170,12 @@ def solve(
     """
     if params is not None and not isinstance(params, SolveParams):
         raise TypeError(f"solve() takes its parameters as SolveParams, not {type(params).__name__}")
+    if stop is not None and not callable(getattr(stop, "is_set", None)):
+        # (QA: stop=True failed in a watcher thread, with a traceback on stderr.)
+        raise TypeError(f"solve() takes stop as a threading.Event or multiprocessing.Event (anything with is_set()), "
+                        f"not {type(stop).__name__}")
+    if on_progress is not None and not callable(on_progress):
+        raise TypeError(f"solve() takes on_progress as a function of one Progress, not {type(on_progress).__name__}")
     params = params or SolveParams()
     clock = _Clock(params)
     if isinstance(scenario, LoadedScenario) and scenario_sha256 is None:

@@ -162,3 +162,11 @@ def test_explain_and_export_take_what_solve_takes_and_refuse_another_weeks_sched
     with pytest.raises(InvalidDocument, match="is not a"):
         export_all(loaded, other, tmp_path / "other")
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize(("keyword", "value", "text"), [("stop", True, "stop as a threading.Event"), ("stop", object(), "stop as"),
+                                                        ("on_progress", 5, "on_progress as a function")])
+def test_stop_and_on_progress_are_checked_at_the_door(loaded, keyword: str, value: object, text: str) -> None:
+    # QA 2026-11-28: stop=True failed in a watcher thread; on_progress=5 deep inside the solve.
+    with pytest.raises(TypeError, match=text):
+        solve(loaded, QUICK, **{keyword: value})  # type: ignore[arg-type]
