@@ -106,7 +106,9 @@ class BatchInput:
 def _is_scenario_file(path: Path) -> bool:
     lower = path.name.lower()
     is_schedule = any(lower.endswith(f".schedule{suffix}") for suffix in SCENARIO_SUFFIXES)
-    return path.is_file() and lower.endswith(SCENARIO_SUFFIXES) and not is_schedule
+    # Anything but a folder: a named pipe or a dangling link named *.yaml becomes an invalid
+    # row of the summary instead of vanishing without a word (QA 2026-11-28).
+    return not path.is_dir() and lower.endswith(SCENARIO_SUFFIXES) and not is_schedule
 
 
 def _is_hidden(path: Path) -> bool:

@@ -851,3 +851,18 @@ def test_a_named_pipe_given_by_name_is_an_invalid_row_not_a_hang(tmp_path: Path)
     assert plan.tasks == []
     row = plan.rows["week"]
     assert (row.status, row.reason) == ("invalid", "is a named pipe, not a file")
+
+
+def test_a_folders_pipe_and_dangling_link_are_invalid_rows_not_skipped(tmp_path: Path) -> None:
+    # QA 2026-11-28: both were left out of the batch without a word.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.yaml")
+    (folder / "gone.yaml").symlink_to(folder / "nowhere.yaml")
+    (folder / "sub.yaml").mkdir()  # a folder named like a scenario is not an input
+    inputs = discover_inputs(folder)
+    assert sorted(item.name for item in inputs) == ["gone", "pipe"]
+    plan = plan_batch(inputs, tmp_path / "out", SolveParams(time_limit=1))
+    assert plan.tasks == []
+    assert plan.rows["pipe"].reason == "is a named pipe, not a file"
+    assert plan.rows["gone"].status == "invalid" and plan.rows["gone"].reason.startswith("cannot be read")
