@@ -255,6 +255,11 @@ def batch(
             )
     except BatchUsageError as error:
         raise click.UsageError(str(error)) from None
+    except KeyboardInterrupt:
+        # (click would print only "Aborted!": say where the work is and how to go on.)
+        click.echo(f"interrupted; unfinished scenarios are 'not run' in {out_dir}/summary.md: "
+                   "rerun the same command to continue")
+        sys.exit(130)
 
     counts = ", ".join(
         f"{report.count(outcome)} {outcome}"

@@ -299,3 +299,18 @@ def test_an_output_folder_that_cannot_be_made_is_a_usage_error_before_any_solve(
     assert code == 2, err
     assert f"cannot write {blocker / 'sub'}: Not a directory" in err
     assert "internal error" not in err and blocker.read_text() == "x"
+
+
+def test_ctrl_c_says_where_the_work_is_and_exits_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # QA 2026-11-28: click printed only "Aborted!", and no line on standard output.
+    import optimizer.cli.batch as batch_cli
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_cli, "run_batch", interrupted)
+    scenario = tmp_path / "two-states.yaml"
+    shutil.copy(TWO_STATES, scenario)
+    code, stdout, _ = _run(str(scenario), "--out", str(tmp_path / "out"), "--time-limit", "1", "--jobs", "1")
+    assert code == 130
+    assert "interrupted; unfinished scenarios are 'not run' in" in stdout and "rerun the same command" in stdout
