@@ -435,6 +435,11 @@ def create_app(settings: ServiceSettings) -> FastAPI:
         """The server is up (no key needed)."""
         return svc.health()
 
+    @app.head("/healthz", include_in_schema=False)
+    def healthz_head() -> Response:
+        """A load balancer's HEAD probe (QA: it was 405)."""
+        return Response(status_code=200)
+
     return app
 
 

@@ -48,6 +48,7 @@ def test_healthz_needs_no_key(client: TestClient) -> None:
     answer = client.get("/healthz")
     assert answer.status_code == 200
     assert answer.json()["status"] == "ok"
+    assert client.head("/healthz").status_code == 200  # a load balancer's probe (QA: 405)
 
 
 def test_submit_answers_202_with_a_random_id_and_location(client: TestClient) -> None:
