@@ -264,6 +264,18 @@ def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     return result
 
 
+def duplicate_json_key(text: str) -> str | None:
+    """Where JSON ``text`` writes a key twice in one object (``line 3, column 5``), if it does;
+    None when it does not, or is not JSON text (its own reader says what is wrong then)."""
+    try:
+        json.loads(text, object_pairs_hook=_json_object)
+    except _DuplicateKey:
+        return _place(text, _json_offset(text, "duplicate key")) or "in the text"
+    except Exception:  # noqa: BLE001 - not JSON text, too deep, too long a number
+        return None
+    return None
+
+
 def _parse_json(text: str, file: str | None) -> object:
     try:
         return json.loads(text, object_pairs_hook=_json_object)
@@ -403,12 +415,12 @@ def _kind_of(mode: int) -> str:
     return next((name for test, name in kinds if test(mode)), "not a regular file")
 
 
-class _NotRegular(Exception):
+class NotRegularFile(Exception):
     """A path that names something other than a regular file (its kind as the message)."""
 
 
-def _read_regular_file(path: str | Path) -> bytes:
-    """The bytes of a regular file; :class:`_NotRegular` for anything else (never blocks).
+def read_regular_file(path: str | Path) -> bytes:
+    """The bytes of a regular file; :class:`NotRegularFile` for anything else (never blocks).
 
     A named pipe would block the read until a writer comes, and a device can be endless, so
     the file is looked at first (through symbolic links), and again once opened, without
@@ -416,12 +428,12 @@ def _read_regular_file(path: str | Path) -> bytes:
     """
     mode = os.stat(path).st_mode
     if not stat.S_ISREG(mode):
-        raise _NotRegular(_kind_of(mode))
+        raise NotRegularFile(_kind_of(mode))
     descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     with os.fdopen(descriptor, "rb") as handle:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
-            raise _NotRegular(_kind_of(mode))
+            raise NotRegularFile(_kind_of(mode))
         os.set_blocking(descriptor, True)
         return handle.read()
 
@@ -434,10 +446,10 @@ def read_document(path: str | Path) -> tuple[object, bytes]:
     """
     file = str(path)
     try:
-        data = _read_regular_file(path)
+        data = read_regular_file(path)
     except FileNotFoundError:
         raise InvalidDocument(file, [Issue("", "file not found", "error", file)]) from None
-    except _NotRegular as kind:
+    except NotRegularFile as kind:
         message = "is a directory, not a file" if str(kind) == "a directory" else f"is not a regular file ({kind})"
         raise InvalidDocument(file, [Issue("", message, "error", file)]) from None
     except OSError as error:

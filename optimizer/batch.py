@@ -48,12 +48,12 @@ from typing import TYPE_CHECKING, Literal
 
 from models.errors import InvalidDocument, Issue
 from models.io import (
-    _NotRegular,
-    _read_regular_file,
+    NotRegularFile,
     check_writable_folder,
     format_of,
     load_schedule,
     parse_text,
+    read_regular_file,
     scenario_from_data,
     schedule_text,
     write_atomic,
@@ -911,8 +911,8 @@ def plan_batch(inputs: Sequence[BatchInput], out_dir: str | Path, params: SolveP
         try:
             # Regular files only, never blocking: a named pipe given by name hung the batch,
             # and /dev/zero read until memory ran out (QA 2026-11-28).
-            data = _read_regular_file(item.path)
-        except _NotRegular as kind:
+            data = read_regular_file(item.path)
+        except NotRegularFile as kind:
             rows[item.name] = BatchRow(item.name, str(item.path), "invalid", status="invalid",
                                        reason=f"is {kind}, not a file")
             continue

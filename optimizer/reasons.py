@@ -424,11 +424,7 @@ class ReasonAnalysis:
 
     def _clock_change_text(self) -> str:
         """The wall times the program's clock skips or repeats this week (DST), for reasons."""
-        spans = []
-        for start, end in self.data.clock.clock_changes():
-            last = format_time(end % MINUTES_PER_DAY) if end % MINUTES_PER_DAY else "24:00"
-            spans.append(f"{DAYS[start // MINUTES_PER_DAY].capitalize()} {format_time(start % MINUTES_PER_DAY)}-{last}")
-        return ", ".join(spans)
+        return ", ".join(span(start, end) for start, end in self.data.clock.clock_changes())
 
     def _clear_of_clock_changes(self, start: int, end: int) -> bool:
         return all(end <= change_start or change_end <= start for change_start, change_end in self.data.clock.clock_changes())

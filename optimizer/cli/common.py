@@ -121,14 +121,13 @@ def require_references(scenario: Scenario, schedule: Schedule, file: str) -> Non
     """Raise :class:`InvalidDocument` (exit 2) when ``schedule`` uses ids ``scenario`` lacks.
 
     Every command that reads a schedule beside its scenario (export, diff, explain) refuses
-    such a pair the same way: ``sessions[3] (id S0004).therapist: T99 is not a therapist of
-    the scenario``. Messages quote ids only.
+    such a pair the same way, as the library's exports do
+    (:func:`optimizer.export.timeline.require_references`): ``sessions[3] (id S0004).therapist:
+    T99 is not a therapist of the scenario``. Messages quote ids only.
     """
-    from optimizer.export.timeline import check_references
+    from optimizer.export.timeline import require_references as refuse_unknown_ids
 
-    problems = check_references(scenario, schedule)
-    if problems:
-        raise InvalidDocument(file, [Issue(path, message, "error", file) for path, message in problems])
+    refuse_unknown_ids(scenario, schedule, file)
 
 
 # -- shared help texts -----------------------------------------------------------------------

@@ -37,15 +37,11 @@ def _inputs(scenario: object, schedule: object, caller: str) -> tuple[Scenario, 
     """The door of the library's exports, as of solve and check: a Scenario, a LoadedScenario
     or a parsed document, validated; a schedule whose ids the scenario defines (QA: another
     week's schedule was exported as this one's, where the CLI exits 2)."""
-    from models.errors import InvalidDocument, Issue
-    from optimizer.export.timeline import check_references
+    from optimizer.export.timeline import require_references
     from optimizer.inputs import as_scenario, as_schedule
 
     checked, roster = as_scenario(scenario, caller), as_schedule(schedule, caller)
-    problems = check_references(checked, roster)
-    if problems:
-        where = f"schedule given to {caller}"
-        raise InvalidDocument(where, [Issue(path, message, "error", where) for path, message in problems])
+    require_references(checked, roster, f"schedule given to {caller}")
     return checked, roster
 
 

@@ -152,6 +152,17 @@ def check_references(scenario: Scenario, schedule: Schedule) -> list[tuple[str, 
     return problems
 
 
+def require_references(scenario: Scenario, schedule: Schedule, where: str) -> None:
+    """Raise :class:`models.errors.InvalidDocument` (``where`` names the schedule) when the
+    schedule uses ids the scenario lacks: every reader of a schedule beside its scenario (the
+    exports, diff, explain; the CLI and the library alike) refuses such a pair this way."""
+    from models.errors import InvalidDocument, Issue
+
+    problems = check_references(scenario, schedule)
+    if problems:
+        raise InvalidDocument(where, [Issue(path, message, "error", where) for path, message in problems])
+
+
 @dataclass(frozen=True)
 class CoverageRow:
     """Seats delivered against seats needed for one group type or appointment kind.

@@ -24,7 +24,7 @@ from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
-from models.io import _DuplicateKey, _json_object, _json_offset, _place
+from models.io import duplicate_json_key
 from optimizer import __version__
 from optimizer.service.auth import KeyRing
 from optimizer.service.operations import (
@@ -176,13 +176,9 @@ def _duplicate_key_place(scope: Scope, body: bytes) -> str | None:
     if not _is_json(content_type):
         return None
     try:
-        text = body.decode("utf-8")
-        json.loads(text, object_pairs_hook=_json_object)
-    except _DuplicateKey:
-        return _place(text, _json_offset(text, "duplicate key")) or "in the body"
-    except Exception:  # noqa: BLE001 - not JSON text: FastAPI answers that as before
+        return duplicate_json_key(body.decode("utf-8"))
+    except UnicodeDecodeError:  # not JSON text: FastAPI answers that as before
         return None
-    return None
 
 
 class BodyLimit:
