@@ -259,3 +259,42 @@ def test_the_vectorized_checks_agree_with_the_one_at_a_time_ones(sample: str) ->
         days, starts, ends = state.option_arrays(spec)
         expected = [state.participant_free(spec.participant, o.day, o.start, o.end) for o in spec.options]
         assert np.asarray(state.participant_free_at(spec.participant, days, starts, ends)).tolist() == expected
+
+
+def test_greedy_hands_a_group_over_so_an_individual_session_fits() -> None:
+    # Everyone (and T1) is free only mon 10:00-11:00 and 13:00-14:00; T2 only 13:00-14:00.
+    # g at 10:00 wants A, B, C; h at 13:00 wants B, C; A needs one individual session with
+    # T1, which can only go at 13:00 (A is in g at 10:00). The groups-first greedy opens g
+    # and h with T1 (the first free therapist), so T1 is busy at 13:00: 3 + 2 = 5, no
+    # individual session. Handing h over to T2 frees T1 at 13:00: 3 + 2 + 1 = 6, every need met.
+    window = {"mon": ["10:00-11:00", "13:00-14:00"]}
+    scenario = make_scenario(
+        group_types=[
+            group_type("g", size=(2, 3), starts=["10:00"]),
+            group_type("h", size=(2, 3), starts=["13:00"]),
+        ],
+        therapists=[therapist("T1", availability=window), therapist("T2", availability={"mon": ["13:00-14:00"]})],
+        participants=[
+            participant("A", {"g": 1}, availability=window,
+                        appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 60, "count": 1}]),
+            participant("B", {"g": 1, "h": 1}, availability=window),
+            participant("C", {"g": 1, "h": 1}, availability=window),
+        ],
+    )
+    data = build_problem_data(scenario)
+    original = greedy_module._hand_over_groups
+    try:
+        greedy_module._hand_over_groups = lambda *args: None  # type: ignore[assignment]
+        without = greedy_solution(data)
+    finally:
+        greedy_module._hand_over_groups = original
+    assert weighted_delivered(data, without) == 5
+    assert not without.appointments
+    solution = greedy_solution(data)
+    assert weighted_delivered(data, solution) == 6
+    schedule = build_schedule(data, solution, status="feasible")
+    checked(scenario, schedule)
+    leaders = {(s.group_type, s.start): s.therapist for s in groups(schedule)}
+    assert leaders == {("g", "10:00"): "T1", ("h", "13:00"): "T2"}
+    (individual,) = [s for s in schedule.sessions if s.kind == "individual"]
+    assert (individual.therapist, individual.day, individual.start) == ("T1", "mon", "13:00")
