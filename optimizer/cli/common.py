@@ -49,15 +49,28 @@ def is_id_shaped(value: object) -> bool:
     return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
 
 
-def print_issues(issues: Sequence[Issue], err: bool = True) -> None:
-    """One line per issue: ``file: path: message``, errors in red, warnings in yellow."""
-    for issue in issues:
+# A command that refuses its input shows this many issues, then a count of the rest (a
+# schedule of another week given beside a scenario gave 900 lines); `validate` shows all.
+SHOWN_ISSUES = 50
+
+
+def print_issues(issues: Sequence[Issue], err: bool = True, limit: int | None = None) -> None:
+    """One line per issue: ``file: path: message``, errors in red, warnings in yellow.
+
+    With ``limit``, the first ``limit`` issues and then one line saying how many more there are.
+    """
+    shown = issues if limit is None else issues[:limit]
+    lines = []
+    for issue in shown:
         colour = "red" if issue.severity == "error" else "yellow"
-        label = click.style(issue.severity, fg=colour, bold=True)
+        lines.append(f"{click.style(issue.severity, fg=colour, bold=True)}: {issue}")
+    if len(shown) < len(issues):
+        lines.append(f"... and {len(issues) - len(shown)} more issue(s) not shown")
+    for line in lines:
         if err:
-            click.echo(f"{label}: {issue}", err=True)
+            click.echo(line, err=True)
         else:
-            echo_out(f"{label}: {issue}")
+            echo_out(line)
 
 
 def echo_out(message: str = "", nl: bool = True) -> None:
@@ -100,7 +113,7 @@ def friendly_errors(function: Callable[P, R]) -> Callable[P, R]:
         try:
             return function(*args, **kwargs)
         except InvalidDocument as error:
-            print_issues(error.issues)
+            print_issues(error.issues, limit=SHOWN_ISSUES)
             click.echo(f"{error.file or 'input'}: invalid ({len(error.issues)} error(s))", err=True)
             sys.exit(EXIT_INVALID)
         except OutputError as error:

@@ -13,6 +13,7 @@ from models.scenario import quote
 from optimizer.cli.common import (
     EXIT_OK,
     SEED,
+    SHOWN_ISSUES,
     WORKERS,
     Choice,
     Command,
@@ -146,7 +147,7 @@ def explain(
       iop-roster explain scenarios/demo.yaml demo.schedule.yaml --format json > why.json
     """
     loaded = load_scenario(scenario)
-    print_issues(loaded.warnings)
+    print_issues(loaded.warnings, limit=SHOWN_ISSUES)
     plan = load_schedule(schedule)
     # The reasons and the breakdown look ids up in the scenario: an id it lacks would be
     # silently left out ("Unmet needs: 0"), so the pair is refused as export and diff refuse it.

@@ -21,6 +21,7 @@ from models.schedule import Schedule
 from optimizer.cli.common import (
     EXIT_INVALID,
     EXIT_OK,
+    SHOWN_ISSUES,
     Choice,
     Command,
     echo_out,
@@ -61,7 +62,7 @@ def _load_pair(schedule_file: str, scenario_file: str) -> tuple[LoadedScenario, 
         warnings.append(Issue("scenario.name", "names another program than the scenario's program.name", "warning", schedule_file))
     elif schedule.scenario.sha256 and schedule.scenario.sha256 not in loaded.digests():
         warnings.append(Issue("scenario.sha256", "differs from the scenario file's: it was solved from another version", "warning", schedule_file))
-    print_issues(warnings)
+    print_issues(warnings, limit=SHOWN_ISSUES)
     return loaded, schedule
 
 

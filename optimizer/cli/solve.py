@@ -30,6 +30,7 @@ from optimizer.cli.common import (
     EXIT_NO_SCHEDULE,
     EXIT_OK,
     SEED,
+    SHOWN_ISSUES,
     TIME_LIMIT_HELP,
     WORKERS,
     Choice,
@@ -244,7 +245,7 @@ def run(
 
     console = Console(stderr=True, quiet=quiet, width=None if sys.stderr.isatty() else 120)
     loaded = load_scenario(scenario)
-    print_issues(loaded.warnings) if not quiet else None
+    print_issues(loaded.warnings, limit=SHOWN_ISSUES) if not quiet else None
     if replan is not None and replan.current.scenario.name != loaded.scenario.program.name and not quiet:
         # (Names are display text: neither is echoed.)
         label, path = next(iter((other_inputs or {"the schedule": None}).items()))

@@ -166,3 +166,19 @@ def test_help_names_the_options() -> None:
     assert result.exit_code == 0
     for option in ("--suggest", "--time-limit", "--format", "--solve-time", "--trials"):
         assert option in result.output
+
+
+def test_a_schedule_of_another_week_shows_the_first_issues_and_a_count(files: tuple[Path, Path], tmp_path: Path) -> None:
+    # Found by QA: another week's schedule beside a scenario printed one line per unknown id
+    # (900 lines for the harbor week). Now the first 50, then how many more.
+    scenario, _ = files
+    sessions = [{**SCHEDULE["sessions"][0], "id": f"S{n}", "participants": [f"X{n}a", f"X{n}b"]} for n in range(40)]
+    foreign = tmp_path / "other.schedule.json"
+    foreign.write_text(dump_text({**SCHEDULE, "sessions": sessions}, "json"))
+    result = invoke(str(scenario), str(foreign))
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 50
+    assert errors[0] == f"error: {foreign}: sessions[0] (id S0).participants: X0a is not a participant of the scenario"
+    assert "... and 30 more issue(s) not shown" in result.stderr
+    assert result.stderr.rstrip().endswith(f"{foreign}: invalid (80 error(s))")

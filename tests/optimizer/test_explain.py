@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from builders import group_type, make_scenario, participant, people, solve_checked, therapist
 
+from models.errors import InvalidDocument
 from models.io import load_scenario
 from models.scenario import Day, Scenario
 from models.schedule import Schedule, ScheduledSession
@@ -112,15 +113,21 @@ def test_breakdown_of_a_solved_schedule_matches_the_solver() -> None:
     assert breakdown.to_dict()["levels"] == breakdown.levels
 
 
-def test_hand_edited_schedule_with_unknown_ids_is_still_explained() -> None:
+def test_a_schedule_with_unknown_ids_is_refused_but_its_breakdown_counts_them() -> None:
+    # explain and explain_unmet refuse the pair, as the CLI and the exports do (another
+    # week's schedule was explained as if every need were unmet); score_breakdown, like the
+    # checker, reports the sessions as violations.
     scenario, schedule = _breakdown_week()
     odd = schedule.model_copy(update={"sessions": [
         *schedule.sessions,
         _group("S8", "T9", "thu", "10:00", "11:00", ["P3", "NOBODY"]),  # unknown therapist and participant
     ]})
-    explanation = explain(scenario, odd)
-    assert explanation.breakdown.hard_violations > 0
-    assert all(need.reasons for need in explanation.unmet)
+    for function in (explain, explain_unmet, unmet_reasons):
+        with pytest.raises(InvalidDocument) as refused:
+            function(scenario, odd)
+        messages = [issue.message for issue in refused.value.issues]
+        assert messages == ["T9 is not a therapist of the scenario", "NOBODY is not a participant of the scenario"]
+    assert score_breakdown(scenario, odd).hard_violations > 0
 
 
 # --------------------------------------------------------------------------- changes
