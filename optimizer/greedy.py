@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -529,8 +530,18 @@ def _top_up(data: ProblemData, state: _State, solution: Solution, clock: _Deadli
                 break
 
 
-def _place_appointments(data: ProblemData, state: _State, solution: Solution, clock: _Deadline) -> None:
-    """First feasible option per appointment, on days the participant already attends if possible."""
+def _place_appointments(
+    data: ProblemData, state: _State, solution: Solution, clock: _Deadline,
+    therapist_ready: Callable[[AppointmentOption], bool] | None = None,
+) -> None:
+    """First feasible option per appointment, on days the participant already attends if possible.
+
+    ``therapist_ready(option)`` says whether the option's therapist can take it (default: is
+    free then); :func:`_hand_over_groups` passes one that may free the therapist first.
+    """
+    if therapist_ready is None:
+        def therapist_ready(option: AppointmentOption) -> bool:
+            return state.therapist_free(option.therapist, option.day, option.start, option.end)
     order = sorted(data.appointments, key=lambda spec: (-int(data.priority[spec.participant]), len(spec.options)))
     for spec in order:
         p = spec.participant
@@ -538,8 +549,8 @@ def _place_appointments(data: ProblemData, state: _State, solution: Solution, cl
             if clock.reached():
                 return
             # The first option, in the order (a day they already attend first, then the
-            # earliest start, then the list's order), that the participant, the therapist and
-            # a video room can all take: the participant's rules for every option at once.
+            # earliest start, then the list's order), that the participant, a video room and
+            # the therapist can all take: the participant's rules for every option at once.
             best: AppointmentOption | None = None
             days, starts, ends = state.option_arrays(spec)
             free = state.participant_free_at(p, days, starts, ends)
@@ -548,7 +559,7 @@ def _place_appointments(data: ProblemData, state: _State, solution: Solution, cl
                 if not free[j]:
                     continue
                 option = spec.options[j]
-                if state.therapist_free(option.therapist, option.day, option.start, option.end) and state.room_free(option.start, option.end):
+                if state.room_free(option.start, option.end) and therapist_ready(option):
                     best = option
                     break
             if best is None:
@@ -575,38 +586,21 @@ def _hand_over_groups(data: ProblemData, state: _State, solution: Solution, cloc
         return
     led: dict[int, list[int]] = defaultdict(list)  # therapist -> indices into solution.groups
     able: dict[int, np.ndarray] = {}  # group index -> the positions at its candidate who may lead its members
-    failed: set[tuple[int, int, int]] = set()  # (therapist, start, end) no hand-over frees, since the last booking
+    failed: set[tuple[int, int, int]] = set()  # (therapist, start, end) no hand-over frees, since the last success
     for index, (k_index, i, _) in enumerate(solution.groups):
         led[int(data.candidates[k_index].therapists[i])].append(index)
-    order = sorted(data.appointments, key=lambda spec: (-int(data.priority[spec.participant]), len(spec.options)))
-    for spec in order:
-        p = spec.participant
-        while state.appointments_left[spec.index] > 0:
-            if clock.reached():
-                return
-            days, starts, ends = state.option_arrays(spec)
-            free = state.participant_free_at(p, days, starts, ends)
-            new_day = (state.p_day_sessions[p, days] == 0).astype(np.int64)
-            placed = False
-            for j in np.lexsort((np.arange(len(days)), starts, new_day)).tolist():
-                if not free[j]:
-                    continue
-                option = spec.options[j]
-                key = (option.therapist, option.start, option.end)
-                if key in failed or not state.room_free(option.start, option.end):
-                    continue
-                if not _take_over(data, state, solution, led, able, option):
-                    failed.add(key)  # (the same whoever asks: only the therapist's sessions decide)
-                    continue
-                failed.clear()
-                state.book_participant(p, option.day, option.start, option.end)
-                state.book_therapist(option.therapist, option.day, option.start, option.end)
-                state.appointments_left[spec.index] -= 1
-                solution.appointments.append((spec.index, option))
-                placed = True
-                break
-            if not placed:
-                break
+
+    def ready(option: AppointmentOption) -> bool:
+        key = (option.therapist, option.start, option.end)
+        if key in failed:
+            return False  # (the same whoever asks: only the therapist's sessions decide)
+        if not _take_over(data, state, solution, led, able, option):
+            failed.add(key)
+            return False
+        failed.clear()
+        return True
+
+    _place_appointments(data, state, solution, clock, ready)
 
 
 def _take_over(
