@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import numpy as np
 
@@ -76,8 +76,24 @@ def format_time(minute_of_day: int) -> str:
     return f"{minute_of_day // 60:02d}:{minute_of_day % 60:02d}"
 
 
+#: Files of the tz database that are not IANA zone names: ``localtime`` is whatever zone the
+#: machine is set to, ``posixrules`` a default for POSIX strings, ``Factory`` no zone at all.
+#: (``right/...`` and ``posix/...`` copies are not in ``available_timezones()``: ``right/``
+#: counts leap seconds, and put New York an hour off in a QA pass, both solver and checker.)
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
+@lru_cache(maxsize=1)
+def iana_timezones() -> frozenset[str]:
+    """Every name :func:`is_valid_timezone` may accept: the tz database's zones, not its other files."""
+    return frozenset(available_timezones()) - _NOT_ZONES
+
+
 def is_valid_timezone(name: str) -> bool:
-    """Whether ``name`` is an IANA time zone known to this machine's tz database."""
+    """Whether ``name`` is an IANA time zone name (``zoneinfo.available_timezones()``, less
+    ``localtime``, ``posixrules`` and ``Factory``) that this machine's tz database can load."""
+    if not isinstance(name, str) or name not in iana_timezones():
+        return False
     try:
         _zone(name)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):

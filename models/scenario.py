@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Literal
-from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -30,7 +29,14 @@ from pydantic import (
     model_validator,
 )
 
-from models.clock import DAYS, check_week_start, is_valid_timezone, parse_time, parse_window
+from models.clock import (
+    DAYS,
+    check_week_start,
+    iana_timezones,
+    is_valid_timezone,
+    parse_time,
+    parse_window,
+)
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Population = Literal["adult", "adolescent"]
@@ -73,20 +79,35 @@ _TOKEN_RE = re.compile(r"[0-9:.+\-]{1,16}")
 _FORMAT_RE = re.compile(r"iop-(?:scenario|schedule)/[0-9]{1,4}")
 
 
+#: Texts shaped like a date (``1990-05-04``, ``05/04/1990``, ``4.5.1990``) or a US social
+#: security number (``078-05-1120``): a birth date or an SSN typed where an id belongs. Such a
+#: text is never an id and a message never repeats it (a QA pass: an id ``1990-05-04`` was
+#: accepted and echoed, a state ``078-05-1120`` was quoted in its error).
+_PERSONAL_RE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{2,4}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
+
+
+def looks_personal(value: str) -> bool:
+    """Whether ``value`` is shaped like a date or a US social security number (see :data:`_PERSONAL_RE`)."""
+    return _PERSONAL_RE.fullmatch(value) is not None
+
+
 def is_id(value: object) -> bool:
-    """Whether ``value`` is a well-formed id (see :data:`ID_PATTERN`)."""
-    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+    """Whether ``value`` is a well-formed id (see :data:`ID_PATTERN`), not shaped like a date or an SSN."""
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None and not looks_personal(value)
 
 
 def is_quotable(value: object) -> bool:
     """Whether a message may repeat ``value``, a value read from a file.
 
-    Numbers, dates, ids and texts made only of digits and ``: . + -`` (times, windows,
-    numbers written as text) cannot carry a name, so they may be repeated. Any other text may
+    Numbers, ids and texts made only of digits and ``: . + -`` (times, windows, numbers
+    written as text) cannot carry a name, so they may be repeated; dates and texts shaped
+    like a date or a social security number may be a birth date or an SSN and are not. Any other text may
     be personal data (a name typed where an id belongs) and is described, never repeated.
     """
-    if isinstance(value, bool | int | float | date):
+    if isinstance(value, bool | int | float):
         return True
+    if isinstance(value, date) or (isinstance(value, str) and looks_personal(value)):
+        return False  # (a birth date, an SSN: only the program's week_start repeats its date)
     if isinstance(value, str):
         return bool(is_id(value) or _TOKEN_RE.fullmatch(value) or _FORMAT_RE.fullmatch(value))
     return False
@@ -112,8 +133,10 @@ def quote(value: object, *, bare: bool = False) -> str:
         return str(value) if abs(value) < 10**18 else f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits"
     if isinstance(value, float):
         return repr(value)
-    if isinstance(value, date):  # and datetime
-        return value.isoformat()
+    if isinstance(value, datetime):
+        return "a date and time"
+    if isinstance(value, date):
+        return "a date"
     if isinstance(value, str):
         if is_quotable(value):
             return value if bare else repr(value)
@@ -135,9 +158,12 @@ def quote(value: object, *, bare: bool = False) -> str:
 NOT_AN_ID = "is not a valid id: letters, digits, '_', '.', '-', at most 40 characters (pseudonymous ids only, never names)"
 
 
+NOT_PSEUDONYMOUS = "is shaped like a date or a social security number: ids must be pseudonymous (e.g. P0042)"
+
+
 def _check_id(value: str) -> str:
     if not is_id(value):
-        raise ValueError(NOT_AN_ID)
+        raise ValueError(NOT_PSEUDONYMOUS if isinstance(value, str) and looks_personal(value) else NOT_AN_ID)
     return value
 
 
@@ -175,14 +201,16 @@ def _check_window(value: str) -> str:
 
 @lru_cache(maxsize=1)
 def _zone_names() -> dict[str, str]:
-    return {name.lower(): name for name in available_timezones()}
+    return {name.lower(): name for name in iana_timezones()}
 
 
 def _check_timezone(value: str) -> str:
     if not is_valid_timezone(value):
         names = _zone_names()
         key = value.strip().lower()
-        close = [names[key]] if key in names else [names[n] for n in difflib.get_close_matches(key, names, n=1, cutoff=0.85)]
+        for prefix in ("right/", "posix/"):  # the tz database's copies of each zone
+            key = key.removeprefix(prefix)
+        close = [names[key]] if key in names and is_valid_timezone(names[key]) else [names[n] for n in difflib.get_close_matches(key, names, n=1, cutoff=0.85)]
         hint = f"did you mean {close[0]}?" if close else "e.g. America/New_York"
         raise ValueError(f"{quote(value)} is not an IANA time zone ({hint})")
     return value
@@ -215,8 +243,10 @@ def _date_only(value: object) -> object:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"{quote(value)} is not a date YYYY-MM-DD (no such day)") from None
-    raise ValueError(f"{quote(value)} is not a date YYYY-MM-DD")
+            # (Quoted as it is: the program's week, YYYY-MM-DD digits only, is nobody's data.)
+            raise ValueError(f"{value!r} is not a date YYYY-MM-DD (no such day)") from None
+    shown = value.isoformat() if isinstance(value, date) else quote(value)  # (the program's week: nobody's data)
+    raise ValueError(f"{shown} is not a date YYYY-MM-DD")
 
 
 _WHOLE = BeforeValidator(_whole_number)
@@ -230,7 +260,16 @@ TimeOfDay = Annotated[str, AfterValidator(_check_time), Field(json_schema_extra=
 Window = Annotated[str, AfterValidator(_check_window)]
 TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 State = Annotated[str, AfterValidator(_check_state)]
-Availability = dict[Day, list[Window]]
+
+
+def _null_days(value: object) -> object:
+    """A day written with nothing after it (``tue:``, YAML's null) has no windows, as ``tue: []``."""
+    if isinstance(value, dict):
+        return {day: [] if windows is None else windows for day, windows in value.items()}
+    return value
+
+
+Availability = Annotated[dict[Day, list[Window]], BeforeValidator(_null_days)]
 PositiveInt = Annotated[int, Field(strict=True, gt=0, le=MAX_COUNT), _WHOLE]
 NonNegativeInt = Annotated[int, Field(strict=True, ge=0, le=MAX_COUNT), _WHOLE]
 DurationMinutes = Annotated[int, Field(strict=True, gt=0, le=MAX_DURATION_MINUTES), _WHOLE]
@@ -245,6 +284,19 @@ class StrictModel(BaseModel):
     """Base of every scenario model: unknown fields are errors, instances are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_omitted(cls, data: object) -> object:
+        """An optional field written with nothing after it (``tags:``, YAML's null) is as if
+        omitted: its default (``[]``, ``{}``, no limit). A QA pass found ``availability:``,
+        ``tags:`` and ``avoid:`` refused where ``max_concurrent_sessions:`` was accepted."""
+        if isinstance(data, dict):
+            fields = cls.model_fields
+            nulls = [key for key, value in data.items() if value is None and key in fields and not fields[key].is_required()]
+            if nulls:
+                return {key: value for key, value in data.items() if key not in nulls}
+        return data
 
 
 def _unique(values: list[str], what: str) -> list[str]:

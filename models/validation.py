@@ -252,6 +252,13 @@ def _document_issues(raw: Raw, file: str | None) -> list[Issue]:
 # --------------------------------------------------------------------------- warnings
 
 
+#: IANA names that are fixed offsets, not the places people mean by them (EST in July is an
+#: hour off New York), with the zone that follows those clocks. (America/Phoenix, not MST,
+#: is Arizona; HST and Pacific/Honolulu agree, but the name says what is meant.)
+_FIXED_US_ZONES = {"EST": ("-5", "America/New_York"), "MST": ("-7", "America/Denver (America/Phoenix for Arizona)"),
+                   "HST": ("-10", "Pacific/Honolulu")}
+
+
 def scenario_warnings(scenario: Scenario, file: str | None = None) -> list[Issue]:
     """Problems of a valid scenario that will leave needs unmet whatever the optimizer does.
 
@@ -266,6 +273,14 @@ def scenario_warnings(scenario: Scenario, file: str | None = None) -> list[Issue
 
     def warn(path: str, message: str) -> None:
         warnings.append(Issue(path, message, "warning", file))
+
+    zones: list[tuple[str, str | None]] = [("program.timezone", scenario.program.timezone)]
+    zones += [(f"therapists[{i}] (id {t.id}).timezone", t.timezone) for i, t in enumerate(scenario.therapists)]
+    zones += [(f"participants[{i}] (id {p.id}).timezone", p.timezone) for i, p in enumerate(scenario.participants)]
+    for path, zone in zones:
+        if zone in _FIXED_US_ZONES:
+            warn(path, f"{zone} is UTC{_FIXED_US_ZONES[zone][0]} all year, without daylight saving time: "
+                       f"{_FIXED_US_ZONES[zone][1]} follows the clocks there")
 
     for index, person in enumerate(scenario.participants):
         where = f"participants[{index}] (id {person.id})"

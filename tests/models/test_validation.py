@@ -671,3 +671,61 @@ def test_a_tz_database_folder_or_an_overlong_name_is_not_a_time_zone(zone: str) 
     from models.clock import is_valid_timezone
 
     assert not is_valid_timezone(zone)
+
+
+# --------------------------------------------------------------------------- contract review, 2026-11-28
+
+
+@pytest.mark.parametrize(
+    ("zone", "hint"),
+    [
+        ("right/America/New_York", "did you mean America/New_York?"),  # leap seconds: an hour off, solver and checker alike
+        ("posix/America/New_York", "did you mean America/New_York?"),
+        ("localtime", "e.g. America/New_York"),  # the machine's own zone
+        ("posixrules", "e.g. America/New_York"),
+        ("Factory", "e.g. America/New_York"),
+    ],
+)
+def test_only_iana_zone_names_are_time_zones(raw: Raw, zone: str, hint: str) -> None:
+    raw["program"]["timezone"] = zone  # type: ignore[index]
+    with pytest.raises(InvalidDocument) as refused:
+        scenario_from_data(raw)
+    (issue,) = refused.value.issues
+    assert issue.path == "program.timezone"
+    assert issue.message.endswith(f"is not an IANA time zone ({hint})")
+
+
+def test_a_fixed_offset_us_zone_is_accepted_with_a_warning(raw: Raw) -> None:
+    therapist(raw, 0)["timezone"] = "EST"
+    assert [w for w in warnings_of(raw) if "timezone" in w] == [
+        "therapists[0] (id T01).timezone: EST is UTC-5 all year, without daylight saving time: "
+        "America/New_York follows the clocks there",
+    ]
+
+
+@pytest.mark.parametrize("ident", ["1990-05-04", "05/04/1990", "4.5.1990", "078-05-1120"])
+def test_an_id_shaped_like_a_birth_date_or_an_ssn_is_refused_and_never_echoed(raw: Raw, ident: str) -> None:
+    participant(raw, 1)["id"] = ident
+    participant(raw, 0)["avoid"] = [ident]
+    participant(raw, 0)["state"] = ident
+    with pytest.raises(InvalidDocument) as refused:
+        scenario_from_data(raw)
+    text = str(refused.value)
+    assert ident not in text
+    assert "participants[1].id: is shaped like a date or a social security number: ids must be pseudonymous (e.g. P0042)" in text
+    assert "participants[0] (id P0001).state: a text of" in text
+
+
+def test_an_optional_field_written_empty_is_as_if_omitted(raw: Raw) -> None:
+    # YAML's `tags:` with nothing after it is null: read as the field's default, as
+    # `max_concurrent_sessions:` always was. A day written empty (`tue:`) has no windows.
+    participant(raw, 0).update({"tags": None, "avoid": None, "appointments": None, "avoid_therapists": None})
+    therapist(raw, 0)["availability"] = {**therapist(raw, 0)["availability"], "sat": None}  # type: ignore[dict-item]
+    group_type(raw, 0)["requires_tags"] = None
+    scenario = scenario_from_data(raw).scenario
+    first = scenario.participants[0]
+    assert (first.tags, first.avoid, first.appointments, first.avoid_therapists) == ([], [], [], [])
+    assert scenario.therapists[0].availability["sat"] == []
+    assert scenario.group_types[0].requires_tags == []
+    participant(raw, 1)["availability"] = None
+    assert "participants[1] (id P0002).availability: no availability: nothing can be scheduled" in warnings_of(raw)
