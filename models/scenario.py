@@ -75,15 +75,24 @@ MAX_WEIGHT = 1_000_000
 
 
 #: A text of only digits and ``: . + -`` (a time, a window, a number, a date) cannot carry a name.
+#: (Any such text once; a QA pass found SSN-, birth-date- and phone-shaped texts quoted, so
+#: :data:`_PERSONAL_RE` is checked first.)
 _TOKEN_RE = re.compile(r"[0-9:.+\-]{1,16}")
 _FORMAT_RE = re.compile(r"iop-(?:scenario|schedule)/[0-9]{1,4}")
 
 
-#: Texts shaped like a date (``1990-05-04``, ``05/04/1990``, ``4.5.1990``) or a US social
-#: security number (``078-05-1120``): a birth date or an SSN typed where an id belongs. Such a
+#: Texts shaped like a date (``1990-05-04``, ``05/04/1990``, ``4.5.1990``), a US social
+#: security number (``078-05-1120``) or a phone number (``555-123-4567``, or nine digits and
+#: more): a birth date, an SSN or a phone number typed where an id belongs. Such a
 #: text is never an id and a message never repeats it (a QA pass: an id ``1990-05-04`` was
 #: accepted and echoed, a state ``078-05-1120`` was quoted in its error).
-_PERSONAL_RE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}|[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{2,4}|[0-9]{3}-[0-9]{2}-[0-9]{4}")
+_PERSONAL_RE = re.compile(
+    r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"  # 1990-05-04
+    r"|[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{2,4}"  # 05/04/1990, 4.5.1990
+    r"|[0-9]{3}-[0-9]{2}-[0-9]{4}"  # 078-05-1120
+    r"|\+?[0-9]{0,3}[ .\-]?\(?[0-9]{3}\)?[ .\-][0-9]{3}[ .\-][0-9]{4}"  # 555-123-4567, (555) 123-4567, +1 555.123.4567
+    r"|\+?[0-9]{9,}"  # 078051120, 5551234567: an SSN or a phone number without separators
+)
 
 
 def looks_personal(value: str) -> bool:
@@ -130,7 +139,8 @@ def quote(value: object, *, bare: bool = False) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         # str() of a huge int is slow, and refused beyond 4300 digits.
-        return str(value) if abs(value) < 10**18 else f"a whole number of about {int(value.bit_length() * 0.30103) + 1} digits"
+        # A number of nine digits and more may be an SSN or a phone number written unquoted.
+        return str(value) if abs(value) < 10**8 else f"a whole number of {len(str(abs(value))) if abs(value) < 10**18 else 'about ' + str(int(value.bit_length() * 0.30103) + 1)} digits"
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):
@@ -158,7 +168,7 @@ def quote(value: object, *, bare: bool = False) -> str:
 NOT_AN_ID = "is not a valid id: letters, digits, '_', '.', '-', at most 40 characters (pseudonymous ids only, never names)"
 
 
-NOT_PSEUDONYMOUS = "is shaped like a date or a social security number: ids must be pseudonymous (e.g. P0042)"
+NOT_PSEUDONYMOUS = "is shaped like a date, a social security number or a phone number: ids must be pseudonymous (e.g. P0042)"
 
 
 def _check_id(value: str) -> str:

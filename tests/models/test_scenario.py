@@ -348,6 +348,11 @@ def test_every_error_of_a_file_at_once(raw: dict[str, object], problems: Callabl
         ("2026-02-30", "a text of 10 characters"),  # a date may be a birth date: described (QA 2026-11-28)
         ("078-05-1120", "a text of 11 characters"),  # a social security number's shape
         ("05/04/1990", "a text of 10 characters"),
+        ("555-123-4567", "a text of 12 characters"),  # a phone number's
+        ("5551234567", "a text of 10 characters"),  # nine digits and more: an SSN or a phone number
+        ("12345678", "'12345678'"),
+        (123456789, "a whole number of 9 digits"),
+        (99999999, "99999999"),
         ("iop-scenario/2", "'iop-scenario/2'"),
         ("Jordan Smith", "a text of 12 characters"),  # may be a name: described, never repeated
         ("New York", "a text of 8 characters"),

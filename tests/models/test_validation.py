@@ -703,7 +703,7 @@ def test_a_fixed_offset_us_zone_is_accepted_with_a_warning(raw: Raw) -> None:
     ]
 
 
-@pytest.mark.parametrize("ident", ["1990-05-04", "05/04/1990", "4.5.1990", "078-05-1120"])
+@pytest.mark.parametrize("ident", ["1990-05-04", "05/04/1990", "4.5.1990", "078-05-1120", "555-123-4567", "5551234567"])
 def test_an_id_shaped_like_a_birth_date_or_an_ssn_is_refused_and_never_echoed(raw: Raw, ident: str) -> None:
     participant(raw, 1)["id"] = ident
     participant(raw, 0)["avoid"] = [ident]
@@ -712,7 +712,7 @@ def test_an_id_shaped_like_a_birth_date_or_an_ssn_is_refused_and_never_echoed(ra
         scenario_from_data(raw)
     text = str(refused.value)
     assert ident not in text
-    assert "participants[1].id: is shaped like a date or a social security number: ids must be pseudonymous (e.g. P0042)" in text
+    assert "participants[1].id: is shaped like a date, a social security number or a phone number: ids must be pseudonymous (e.g. P0042)" in text
     assert "participants[0] (id P0001).state: a text of" in text
 
 
