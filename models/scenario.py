@@ -344,9 +344,12 @@ class Program(StrictModel):
 
     @field_validator("slot_minutes")
     @classmethod
-    def _slot_divides_day(cls, value: int) -> int:
-        if value > 240 or 1440 % value:
-            raise ValueError(f"slot_minutes {value} must divide a day and be at most 240 (e.g. 15, 30, 60)")
+    def _slot_within_a_day(cls, value: int) -> int:
+        # Any length: the grid is counted from the start of program.hours each day, so 50
+        # gives 08:00, 08:50, 09:40 ... (the contract's rule; 50 was refused before, as not
+        # dividing 1440, though nothing relies on that).
+        if value > 1440:
+            raise ValueError(f"slot_minutes {value} is more than a day (at most 1440, e.g. 15, 30, 50, 60)")
         return value
 
 

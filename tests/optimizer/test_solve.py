@@ -600,3 +600,17 @@ def test_reasons_past_the_deadline_say_they_were_not_analysed() -> None:
     need = next(iter(person.needs))
     assert find(person.id, need, 1) == [NOT_ANALYSED]
     assert find(person.id, need, 1) != reason_finder(data, Solution())(person.id, need, 1)
+
+
+def test_a_grid_that_does_not_divide_the_day_counts_from_the_start_of_hours() -> None:
+    # slot_minutes 50 from 08:00: starts 08:00, 08:50, 09:40, 10:30 ... (the contract: the grid
+    # is counted from the start of program.hours; 50 was refused before). P1 is free only
+    # 08:50-09:40, so the individual session can only start at 08:50.
+    scenario = make_scenario(
+        hours="08:00-12:00", slot_minutes=50,
+        therapists=[therapist("T1")],
+        participants=[participant("P1", availability={"mon": ["08:50-09:40"]},
+                                  appointments=[{"kind": "individual", "therapist": "T1", "duration_minutes": 50}])],
+    )
+    _, schedule, _ = solve_checked(scenario)
+    assert [(s.day, s.start, s.end) for s in schedule.sessions] == [("mon", "08:50", "09:40")]
