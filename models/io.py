@@ -38,7 +38,7 @@ from ruamel.yaml.representer import SafeRepresenter
 
 from models.clock import DAYS, WeekOutOfRange
 from models.errors import InvalidDocument, Issue, OutputError
-from models.scenario import Scenario
+from models.scenario import Scenario, is_quotable, quote
 from models.schedule import Schedule
 from models.validation import _KNOWN_FIELDS, validate_scenario, validate_schedule
 
@@ -256,11 +256,24 @@ def _json_offset(text: str, problem: Literal["depth", "duplicate key", "long num
 class _DuplicateKey(Exception):
     """A JSON object with a key written twice (raised inside the decoder, caught at once)."""
 
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    @property
+    def problem(self) -> str:
+        """``the key 'mon' is written twice in one object`` (the key only if a message may show it)."""
+        return f"the key {quote(self.key)} is written twice in one object" if is_quotable(self.key) else "a key is written twice in one object"
+
 
 def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        raise _DuplicateKey
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return result
 
 
@@ -282,9 +295,9 @@ def _parse_json(text: str, file: str | None) -> object:
     except json.JSONDecodeError as error:
         # Its message names the JSON syntax expected, never the file's text.
         raise _not_valid(file, "json", error.msg, f"line {error.lineno}, column {error.colno}") from None
-    except _DuplicateKey:
+    except _DuplicateKey as duplicate:
         where = _place(text, _json_offset(text, "duplicate key"))
-        raise _not_valid(file, "json", "a key is written twice in one object", where) from None
+        raise _not_valid(file, "json", duplicate.problem, where) from None
     except RecursionError:
         raise _not_valid(file, "json", _NESTED_TOO_DEEP, _place(text, _json_offset(text, "depth"))) from None
     except ValueError:

@@ -146,7 +146,7 @@ def test_a_json_key_written_twice_is_an_error_at_the_second() -> None:
     ``"id"`` is on line 3 at column 3."""
     text = '{\n  "id": "P0001",\n  "id": "' + SECRET + '"\n}'
     error = _error(text, "json")
-    assert error == "f: line 3, column 3: not valid JSON: a key is written twice in one object"
+    assert error == "f: line 3, column 3: not valid JSON: the key 'id' is written twice in one object"
 
 
 def test_a_json_key_written_twice_is_found_deep_inside_and_through_escapes() -> None:
@@ -154,7 +154,9 @@ def test_a_json_key_written_twice_is_found_deep_inside_and_through_escapes() -> 
     key-like text inside a string is not a key. The duplicate is at line 2, column 30."""
     assert parse_text('[{"a": 1}, {"a": 2, "b": "\\"a\\": 1"}]', "json") == [{"a": 1}, {"a": 2, "b": '"a": 1'}]
     text = '{"participants": [{"a": 1},\n  {"a": {"x": "{\\"a\\": 2}"}, "\\u0061": 3}]}'
-    assert _error(text, "json") == "f: line 2, column 30: not valid JSON: a key is written twice in one object"
+    assert _error(text, "json") == "f: line 2, column 30: not valid JSON: the key 'a' is written twice in one object"
+    # A key that may be a name is not repeated.
+    assert _error('{"Jordan Smith": 1, "Jordan Smith": 2}', "json") == "f: line 1, column 21: not valid JSON: a key is written twice in one object"
 
 
 # --------------------------------------------------------------------------- messages without the file's text
