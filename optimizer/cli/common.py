@@ -13,7 +13,6 @@ import contextlib
 import functools
 import math
 import os
-import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -22,9 +21,8 @@ from typing import ParamSpec, TypeVar
 import click
 
 from models.errors import InvalidDocument, Issue, OutputError
-from models.scenario import Scenario
+from models.scenario import Scenario, is_id
 from models.schedule import Schedule
-from models.validation import ID_PATTERN
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -41,12 +39,10 @@ WORKERS_MAX = 1024
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_ID_RE = re.compile(ID_PATTERN)
-
-
 def is_id_shaped(value: object) -> bool:
-    """True for a string an error message may quote: letters, digits, ``_ . -``, at most 40 characters."""
-    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+    """True for a string an error message may quote: letters, digits, ``_ . -``, at most 40
+    characters, not shaped like a date, an SSN or a phone number (:func:`models.scenario.is_id`)."""
+    return is_id(value)
 
 
 # A command that refuses its input shows this many issues, then a count of the rest (a
