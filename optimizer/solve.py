@@ -1247,6 +1247,14 @@ def solve(
     assignment: BuiltModel | None = None
     if not stopped and not too_large and clock.has_time() and solution.groups:
         held_appointments = [FixedAppointment(s, option) for s, option in solution.appointments]
+        if lp.job is not None and outcome.constraints > _FULL_SOLVE_MAX_CONSTRAINTS:
+            # The LP worker (0.5-0.6 GB at XL) ends before the assignment model, the solve's
+            # largest, is built: stage 3 cannot change coverage, and where PDLP had not reached
+            # its second tolerance by then (XL at 300 s on a slower machine) the two together
+            # took the solve to 2.15-2.23 GB.
+            if not params.deterministic:
+                best_bound = lp.take(best_bound)
+            lp.job.cancel()
         # The build gets at most half of the time left, so the search has the rest (XL-1 at
         # 60 s: stage 3 began with 3.2 s left, built for 3.7 s and ended at 61.5 s).
         try:
