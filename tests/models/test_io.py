@@ -289,7 +289,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, object]:
         "days": draw(st.lists(st.sampled_from(DAYS), min_size=1, unique=True)),
         "hours": f"{format_time(opening)}-{format_time(closing)}",
     }
-    _maybe(draw, program, "slot_minutes", st.sampled_from([5, 10, 15, 20, 30, 60, 120, 240]))
+    _maybe(draw, program, "slot_minutes", st.sampled_from([5, 10, 15, 20, 30, 50, 60, 120, 240]))
     _maybe(draw, program, "max_concurrent_sessions", st.integers(1, 50))
 
     group_ids = draw(st.lists(_IDS, min_size=1, max_size=3, unique=True))
