@@ -96,12 +96,12 @@ _PERSONAL_RE = re.compile(
 
 
 def looks_personal(value: str) -> bool:
-    """Whether ``value`` is shaped like a date or a US social security number (see :data:`_PERSONAL_RE`)."""
+    """Whether ``value`` is shaped like a date, a US social security number or a phone number (:data:`_PERSONAL_RE`)."""
     return _PERSONAL_RE.fullmatch(value) is not None
 
 
 def is_id(value: object) -> bool:
-    """Whether ``value`` is a well-formed id (see :data:`ID_PATTERN`), not shaped like a date or an SSN."""
+    """Whether ``value`` is a well-formed id (see :data:`ID_PATTERN`) not shaped like personal data (:func:`looks_personal`)."""
     return isinstance(value, str) and _ID_RE.fullmatch(value) is not None and not looks_personal(value)
 
 
@@ -138,9 +138,12 @@ def quote(value: object, *, bare: bool = False) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
+        # A number of nine digits and more may be an SSN or a phone number written unquoted;
         # str() of a huge int is slow, and refused beyond 4300 digits.
-        # A number of nine digits and more may be an SSN or a phone number written unquoted.
-        return str(value) if abs(value) < 10**8 else f"a whole number of {len(str(abs(value))) if abs(value) < 10**18 else 'about ' + str(int(value.bit_length() * 0.30103) + 1)} digits"
+        if abs(value) < 10**8:
+            return str(value)
+        digits = str(len(str(abs(value)))) if abs(value) < 10**18 else f"about {int(value.bit_length() * 0.30103) + 1}"
+        return f"a whole number of {digits} digits"
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, datetime):
@@ -220,7 +223,7 @@ def _check_timezone(value: str) -> str:
         key = value.strip().lower()
         for prefix in ("right/", "posix/"):  # the tz database's copies of each zone
             key = key.removeprefix(prefix)
-        close = [names[key]] if key in names and is_valid_timezone(names[key]) else [names[n] for n in difflib.get_close_matches(key, names, n=1, cutoff=0.85)]
+        close = [names[key]] if key in names else [names[n] for n in difflib.get_close_matches(key, names, n=1, cutoff=0.85)]
         hint = f"did you mean {close[0]}?" if close else "e.g. America/New_York"
         raise ValueError(f"{quote(value)} is not an IANA time zone ({hint})")
     return value

@@ -36,7 +36,7 @@ from models.scenario import Scenario, quote
 from models.schedule import Schedule, UnmetNeed
 from optimizer.check import CheckReport, check
 from optimizer.data import AppointmentSpec, ProblemData, build_problem_data
-from optimizer.inputs import as_scenario, as_schedule
+from optimizer.inputs import as_pair, as_scenario, as_schedule
 from optimizer.reasons import REASON_TITLES, NeedExplanation, Reason, ReasonAnalysis, span, when
 from optimizer.result import Result, SolveParams
 
@@ -67,17 +67,6 @@ _MAX_EXTENSION_MINUTES = 120  # "extend a window by 1-2 h": longer extensions ar
 # --------------------------------------------------------------------------- reasons
 
 
-def _pair(scenario: Scenario, schedule: Schedule, caller: str) -> tuple[Scenario, Schedule]:
-    """The validated scenario and schedule, refusing a schedule with ids the scenario lacks
-    (:class:`models.errors.InvalidDocument`, as the exports and the CLI do): another week's
-    schedule would otherwise be explained as if every session of it were missing."""
-    from optimizer.export.timeline import require_references
-
-    checked, roster = as_scenario(scenario, caller), as_schedule(schedule, caller)
-    require_references(checked, roster, f"schedule given to {caller}")
-    return checked, roster
-
-
 def explain_unmet(
     scenario: Scenario,
     schedule: Schedule,
@@ -104,7 +93,7 @@ def explain_unmet(
     list of NeedExplanation
         Ordered as a schedule file lists ``unmet``: by participant id, then need.
     """
-    scenario, schedule = _pair(scenario, schedule, "explain_unmet")
+    scenario, schedule = as_pair(scenario, schedule, "explain_unmet")
     report = report if report is not None else check(scenario, schedule)
     analysis = ReasonAnalysis(data if data is not None else build_problem_data(scenario), schedule.sessions)
     # The schedule file's order: by participant id, then need.
@@ -875,7 +864,7 @@ def explain(
     warm_start
         Solve each changed scenario from the baseline's schedule (see :func:`suggest`).
     """
-    scenario, schedule = _pair(scenario, schedule, "explain")
+    scenario, schedule = as_pair(scenario, schedule, "explain")
     report = check(scenario, schedule)
     data = build_problem_data(scenario)
     unmet = explain_unmet(scenario, schedule, data=data, report=report)

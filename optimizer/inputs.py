@@ -69,3 +69,15 @@ def as_schedule(value: object, caller: str) -> Schedule:
         return schedule
     raise TypeError(f"{caller}() takes a schedule (models.load_schedule(path), or a parsed schedule document), "
                     f"not {type(value).__name__}")
+
+
+def as_pair(scenario: object, schedule: object, caller: str) -> tuple[Scenario, Schedule]:
+    """:func:`as_scenario` and :func:`as_schedule`, refusing a schedule with ids the scenario
+    lacks (:class:`~models.errors.InvalidDocument`, as the CLI does): the library's exports and
+    explanations read a schedule beside its scenario (QA: another week's schedule was exported
+    as this one's, and explained as if every need were unmet)."""
+    from optimizer.export.timeline import require_references
+
+    checked, roster = as_scenario(scenario, caller), as_schedule(schedule, caller)
+    require_references(checked, roster, f"schedule given to {caller}")
+    return checked, roster

@@ -39,12 +39,6 @@ WORKERS_MAX = 1024
 P = ParamSpec("P")
 R = TypeVar("R")
 
-def is_id_shaped(value: object) -> bool:
-    """True for a string an error message may quote: letters, digits, ``_ . -``, at most 40
-    characters, not shaped like a date, an SSN or a phone number (:func:`models.scenario.is_id`)."""
-    return is_id(value)
-
-
 # A command that refuses its input shows this many issues, then a count of the rest (a
 # schedule of another week given beside a scenario gave 900 lines); `validate` shows all.
 SHOWN_ISSUES = 50
@@ -202,7 +196,7 @@ class Choice(click.Choice):
         try:
             result: str = super().convert(value, param, ctx)
         except click.BadParameter:
-            if is_id_shaped(value):
+            if is_id(value):
                 raise
             self.fail(f"not one of {', '.join(map(repr, self.choices))}.", param, ctx)
         return result
@@ -214,7 +208,7 @@ class SessionId(click.ParamType):
     name = "session_id"
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        if not is_id_shaped(value):
+        if not is_id(value):
             self.fail("not a session id (letters, digits, '_', '.', '-', at most 40 characters, no spaces)", param, ctx)
         assert isinstance(value, str)
         return value

@@ -18,6 +18,7 @@ from typing import Literal
 
 from models.scenario import Scenario
 from models.schedule import Schedule
+from optimizer.inputs import as_pair
 
 ExportFormat = Literal["ics", "csv", "xlsx", "html"]
 FORMATS: tuple[ExportFormat, ...] = ("ics", "csv", "xlsx", "html")
@@ -31,18 +32,6 @@ DEFAULT_NAMES: dict[ExportFormat, str] = {
 }
 
 __all__ = ["DEFAULT_NAMES", "FORMATS", "ExportFormat", "export", "export_all"]
-
-
-def _inputs(scenario: object, schedule: object, caller: str) -> tuple[Scenario, Schedule]:
-    """The door of the library's exports, as of solve and check: a Scenario, a LoadedScenario
-    or a parsed document, validated; a schedule whose ids the scenario defines (QA: another
-    week's schedule was exported as this one's, where the CLI exits 2)."""
-    from optimizer.export.timeline import require_references
-    from optimizer.inputs import as_scenario, as_schedule
-
-    checked, roster = as_scenario(scenario, caller), as_schedule(schedule, caller)
-    require_references(checked, roster, f"schedule given to {caller}")
-    return checked, roster
 
 
 def export(scenario: Scenario, schedule: Schedule, fmt: ExportFormat, path: str | Path) -> list[Path]:
@@ -68,7 +57,7 @@ def export(scenario: Scenario, schedule: Schedule, fmt: ExportFormat, path: str 
     models.errors.InvalidDocument
         If the scenario is not valid, or the schedule uses ids the scenario does not define.
     """
-    scenario, schedule = _inputs(scenario, schedule, "export")
+    scenario, schedule = as_pair(scenario, schedule, "export")
     if fmt == "ics":
         from optimizer.export.ics import write_calendars
 
@@ -96,7 +85,7 @@ def export_all(scenario: Scenario, schedule: Schedule, out_dir: str | Path) -> l
     list of Path
         Every file written: calendars first, then the CSV, the workbook and the report.
     """
-    scenario, schedule = _inputs(scenario, schedule, "export_all")
+    scenario, schedule = as_pair(scenario, schedule, "export_all")
     folder = Path(out_dir)
     written: list[Path] = []
     for fmt in FORMATS:
