@@ -314,3 +314,13 @@ def test_ctrl_c_says_where_the_work_is_and_exits_130(tmp_path: Path, monkeypatch
     code, stdout, _ = _run(str(scenario), "--out", str(tmp_path / "out"), "--time-limit", "1", "--jobs", "1")
     assert code == 130
     assert "interrupted; unfinished scenarios are 'not run' in" in stdout and "rerun the same command" in stdout
+
+
+def test_the_documented_exit_codes_say_130_for_ctrl_c() -> None:
+    # QA 2026-11-28: docs/batch.md listed Ctrl-C under exit 1 while the batch exits 130 (as the
+    # README says); a script reading the code would take an interruption for failed scenarios.
+    text = (REPO / "docs" / "batch.md").read_text()
+    table = text.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ") and line[2].isdigit()}
+    assert "Ctrl-C" in rows["130"]
+    assert "Ctrl-C" not in rows["1"]
