@@ -278,12 +278,15 @@ def _json_object(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 
 def duplicate_json_key(text: str) -> str | None:
-    """Where JSON ``text`` writes a key twice in one object (``line 3, column 5``), if it does;
-    None when it does not, or is not JSON text (its own reader says what is wrong then)."""
+    """What a JSON ``text`` writing a key twice in one object is told, as a file is
+    (``the key 'mon' is written twice in one object (line 3, column 5)``; the key only when a
+    message may show it); None when it writes none, or is not JSON text (its own reader
+    says what is wrong then)."""
     try:
         json.loads(text, object_pairs_hook=_json_object)
-    except _DuplicateKey:
-        return _place(text, _json_offset(text, "duplicate key")) or "in the text"
+    except _DuplicateKey as duplicate:
+        where = _place(text, _json_offset(text, "duplicate key"))
+        return f"{duplicate.problem} ({where})" if where else duplicate.problem
     except Exception:  # noqa: BLE001 - not JSON text, too deep, too long a number
         return None
     return None

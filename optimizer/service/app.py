@@ -168,8 +168,8 @@ class AccessLog:
             )
 
 
-def _duplicate_key_place(scope: Scope, body: bytes) -> str | None:
-    """Where a JSON request body writes a key twice in one object (``line 3, column 5``), if it does."""
+def _duplicate_key(scope: Scope, body: bytes) -> str | None:
+    """What a JSON request body writing a key twice in one object is told (the key, where), if it does."""
     if scope.get("method") not in ("POST", "PUT", "PATCH") or not body:
         return None
     content_type = next((value.decode("latin-1") for name, value in scope.get("headers", []) if name == b"content-type"), "")
@@ -219,12 +219,12 @@ class BodyLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        duplicate = _duplicate_key_place(scope, body)
+        duplicate = _duplicate_key(scope, body)
         if duplicate is not None:
             # The CLI, the format docs and validate refuse a key written twice; FastAPI's JSON
             # reader keeps the last value (QA: /v1/validate said valid and the job solved).
             response = _error(422, "the request does not match the API",
-                              [ErrorItem(path="body", message=f"a key is written twice in one object ({duplicate})")])
+                              [ErrorItem(path="body", message=duplicate)])
             await response(scope, receive, send)
             return
         replayed = False

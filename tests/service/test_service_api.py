@@ -205,8 +205,18 @@ def test_a_key_written_twice_is_422_as_in_a_file(client: TestClient, path: str) 
     answer = client.post(path, content=text.encode(), headers=A | {"content-type": "application/json"})
     assert answer.status_code == 422
     (error,) = answer.json()["errors"]
-    assert error["path"] == "body" and error["message"].startswith("a key is written twice in one object (line 1, column ")
+    assert error["path"] == "body" and error["message"].startswith("the key 'format' is written twice in one object (line 1, column ")
     assert SECRET not in answer.text
+
+
+def test_a_key_written_twice_is_not_named_when_it_is_personal(client: TestClient) -> None:
+    # A key may be anything a user typed: one shaped like a date is described, never echoed.
+    text = json.dumps({"scenario": EXAMPLE_SCENARIO}).replace('"format": ', '"1990-05-04": 1, "1990-05-04": 2, "format": ', 1)
+    answer = client.post("/v1/validate", content=text.encode(), headers=A | {"content-type": "application/json"})
+    assert answer.status_code == 422
+    (error,) = answer.json()["errors"]
+    assert error["message"].startswith("a key is written twice in one object (line 1, column ")
+    assert "1990-05-04" not in answer.text
 
 
 def test_time_limit_above_the_server_maximum_is_422(client: TestClient) -> None:
