@@ -188,6 +188,24 @@ class _Blocker:
     therapists: list[int] = field(default_factory=list)
 
 
+@dataclass
+class _Opening:
+    """What a new session of one group type at one time needs, whoever it is for.
+
+    Every unmet participant of the type asks about every start, so these are worked out once
+    per (type, start, end) and kept (a 1-minute grid round the clock: 10,080 starts a type).
+    """
+
+    type_cap: _Blocker | None
+    room: _Blocker | None
+    #: Qualified therapists available for the whole window, ascending.
+    therapists: list[int]
+    #: Participants who still need the type, eligible, available and not capped below size.min.
+    could: np.ndarray
+    #: Therapist -> the first thing keeping them from it ([] when free), filled on demand.
+    therapist_blocker: dict[int, list[_Blocker]] = field(default_factory=dict)
+
+
 class ReasonAnalysis:
     """Reasons for unmet needs of one schedule, with its bookings indexed once.
 
@@ -224,6 +242,9 @@ class ReasonAnalysis:
         self._starts = [b.start for b in self._by_start]
         self._longest = max((b.end - b.start for b in self.bookings), default=0)
         self._rooms: dict[tuple[int, int], _Blocker | None] = {}
+        # (group type, start, end) -> _Opening; (participant, start, end) -> no own blocker.
+        self._openings: dict[tuple[int, int, int], _Opening] = {}
+        self._free_then: dict[tuple[int, int, int], bool] = {}
         self.of_participant: dict[int, list[_Booking]] = defaultdict(list)
         self.of_therapist: dict[int, list[_Booking]] = defaultdict(list)
         self.groups_at: dict[tuple[int, int], list[_Booking]] = defaultdict(list)
@@ -525,46 +546,71 @@ class ReasonAnalysis:
                 starts.add(candidate.start)
         return sorted(starts)
 
-    def _new_session_blockers(self, p: int, g: int, start: int, end: int) -> list[_Blocker]:
-        """Why no new session of type ``g`` opens at ``start`` with the participant in it."""
+    def _opening(self, g: int, start: int, end: int) -> _Opening:
+        """The participant-independent part of opening a session of ``g`` in ``[start, end)``."""
+        key = (g, start, end)
+        found = self._openings.get(key)
+        if found is not None:
+            return found
         group = self.scenario.group_types[g]
         cap = self.data.max_sessions_per_week[g]
+        type_cap = None
         if cap != NO_LIMIT and self.type_sessions[g] >= cap:
-            return [_Blocker("type_cap", f"{group.id} already runs {self.type_sessions[g]} session(s), its max_sessions_per_week")]
-        blockers: list[_Blocker] = []
-        room = self.room_blocker(start, end)
-        if room is not None:
-            blockers.append(room)
+            type_cap = _Blocker("type_cap", f"{group.id} already runs {self.type_sessions[g]} session(s), its max_sessions_per_week")
         available = self.data.therapist_available
-        licensed = [
-            int(t) for t in np.flatnonzero(
-                self.qualified[:, g] & self.data.may_see[:, p] & ((available[:, end] - available[:, start]) == end - start)
-            )
+        therapists = [
+            int(t) for t in np.flatnonzero(self.qualified[:, g] & ((available[:, end] - available[:, start]) == end - start))
         ]
-        free_therapists = []
-        therapist_reasons: list[_Blocker] = []
-        for t in licensed:
-            found = self.therapist_blockers(t, start, end)
-            if found:
-                therapist_reasons.extend(found[:1])
-            else:
-                free_therapists.append(t)
-        if not free_therapists:
-            blockers.extend(therapist_reasons)
-        # People who still need the type and are free then.
-        pool = free_therapists or licensed
-        # Vector filters first (eligible, same population, still needing the type, available,
-        # cap, seen by a therapist of the pool), then each one's own sessions and limits.
         data = self.data
         prefix = data.participant_available
         caps = data.group_size_cap
         could = (
             data.eligible[:, g]
-            & (data.population == data.population[p])
             & (self.attended_matrix[:, g] < data.needs[:, g])
             & ((prefix[:, end] - prefix[:, start]) == end - start)
             & ((caps == NO_LIMIT) | (caps >= group.size.min))
         )
+        found = _Opening(type_cap, self.room_blocker(start, end), therapists, could)
+        self._openings[key] = found
+        return found
+
+    def _free_for_new_session(self, q: int, start: int, end: int) -> bool:
+        """Whether nothing of the participant's own rules out ``[start, end)`` (kept)."""
+        key = (q, start, end)
+        free = self._free_then.get(key)
+        if free is None:
+            free = self._free_then[key] = not self.participant_blockers(q, start, end)
+        return free
+
+    def _new_session_blockers(self, p: int, g: int, start: int, end: int) -> list[_Blocker]:
+        """Why no new session of type ``g`` opens at ``start`` with the participant in it."""
+        group = self.scenario.group_types[g]
+        opening = self._opening(g, start, end)
+        if opening.type_cap is not None:
+            return [opening.type_cap]
+        blockers: list[_Blocker] = []
+        if opening.room is not None:
+            blockers.append(opening.room)
+        licensed = [t for t in opening.therapists if self.data.may_see[t, p]]
+        free_therapists = []
+        therapist_reasons: list[_Blocker] = []
+        for t in licensed:
+            found = opening.therapist_blocker.get(t)
+            if found is None:
+                found = opening.therapist_blocker[t] = self.therapist_blockers(t, start, end)[:1]
+            if found:
+                therapist_reasons.extend(found)
+            else:
+                free_therapists.append(t)
+        if not free_therapists:
+            blockers.extend(therapist_reasons)
+        # People who still need the type and are free then: the participant-independent
+        # filters (eligible, still needing the type, available, cap) come with the opening;
+        # then same population, seen by a therapist of the pool, not avoided, and each one's
+        # own sessions and limits.
+        pool = free_therapists or licensed
+        data = self.data
+        could = opening.could & (data.population == data.population[p])
         if pool:
             could &= data.may_see[pool].any(axis=0)
         else:
@@ -575,7 +621,7 @@ class ReasonAnalysis:
         for q in np.flatnonzero(could):
             if len(peers) >= group.size.min:
                 break
-            if q != p and not self.participant_blockers(int(q), start, end):
+            if q != p and self._free_for_new_session(int(q), start, end):
                 peers.append(int(q))
         if len(peers) < group.size.min:
             shown = _listing([self._pid(q) for q in peers], 6)

@@ -377,3 +377,40 @@ def test_two_entries_of_one_kind_the_reason_speaks_of_the_short_one() -> None:
     text = " ".join(schedule.unmet[0].reasons)
     assert "P1 is already in a session then" in text and "T2" in text
     assert "both free" not in text and "could serve" not in text
+
+
+def test_what_a_new_session_needs_is_worked_out_once_per_start_for_everyone() -> None:
+    """QA 2026-11-28: each unmet participant re-derived, at each start, the therapists free
+    then and the people who could join (explain took 88 s on a 1-minute grid round the clock,
+    40 participants, empty schedule; 62 s now). The answers are kept per (type, start); each
+    participant's reasons are the words a fresh analysis of that need alone gives."""
+    from optimizer.data import build_problem_data
+    from optimizer.reasons import ReasonAnalysis
+
+    scenario = make_scenario(
+        group_types=[group_type("process", size=(3, 4), starts=None, days=None)],
+        therapists=[therapist("T1", min_break_minutes=60), therapist("T2", states=("IL",))],
+        participants=[
+            *people("A", 3, {"process": 2}),
+            participant("B1", {"process": 1}, population="adolescent"),
+            participant("C1", {"process": 1}, state="IL", avoid=["A1"]),
+        ],
+    )
+    busy = ScheduledSession(id="S1", kind="individual", therapist="T1", day="mon", start="12:00", end="13:00", participants=["A1"])
+    schedule = _empty(scenario, [busy])
+    data = build_problem_data(scenario)
+    calls: list[tuple[int, int, int]] = []
+    shared = ReasonAnalysis(data, schedule.sessions)
+    original = shared.therapist_blockers
+
+    def counted(t: int, start: int, end: int) -> list[object]:
+        calls.append((t, start, end))
+        return original(t, start, end)  # type: ignore[return-value]
+
+    shared.therapist_blockers = counted  # type: ignore[assignment, method-assign]
+    needs = [("A1", "process", 2), ("A2", "process", 2), ("A3", "process", 2), ("B1", "process", 1), ("C1", "process", 1)]
+    together = shared.explain_all(needs)
+    assert len(calls) == len(set(calls)) > 0
+    for explained, (ident, need, missing) in zip(together, needs, strict=True):
+        alone = ReasonAnalysis(data, schedule.sessions).explain(ident, need, missing)
+        assert [(r.code, r.text) for r in explained.reasons] == [(r.code, r.text) for r in alone], ident
