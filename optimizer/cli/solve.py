@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -177,6 +180,7 @@ def solve(
 
     Progress goes to stderr (a live line on a terminal, a line every few seconds in a log),
     the schedule to -o or stdout. Exit 0 schedule written, 2 invalid input, 3 no schedule.
+    Ctrl-C stops the search and writes the best schedule found so far (a second one aborts).
 
     \b
     Examples:
@@ -202,6 +206,31 @@ def solve(
         replan = ReplanRequest(current, lock_through, frozenset(locked), "replan")
     run(scenario, output, SolveParams(time_limit=time_limit, relative_gap=relative_gap, workers=workers, seed=seed, deterministic=deterministic),
         output_format, export_dir, quiet, replan, {"the --from schedule": current_path})
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """An event set by the first Ctrl-C while the block runs; a second Ctrl-C interrupts.
+
+    The solve stops promptly when the event is set and returns the best schedule found so
+    far, which is written as usual: a long solve stopped by hand is not lost. Outside the
+    main thread (no signal handlers there) the event is never set.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def first(_signum: int, _frame: object) -> None:
+        stop.set()
+        # A second Ctrl-C interrupts for good (KeyboardInterrupt: click's "Aborted!").
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def check_outputs(output: Path | None, export_dir: Path | None, inputs: Mapping[str, str | None]) -> None:
@@ -253,9 +282,14 @@ def run(
                       f"{scenario}'s: is it the right file?", markup=False, highlight=False)
     printer = ProgressPrinter(console)
     try:
-        result = run_solve(loaded.scenario, params, on_progress=printer, scenario_sha256=loaded.sha256, replan=replan)
+        with stop_on_ctrl_c() as stop:
+            result = run_solve(loaded.scenario, params, on_progress=printer, stop=stop, scenario_sha256=loaded.sha256,
+                               replan=replan)
     finally:
         printer.close()
+    if stop.is_set():
+        # (On stderr even with --quiet: the schedule is not what the time limit would give.)
+        click.echo("interrupted (Ctrl-C): the search was stopped; the best schedule found so far is written", err=True)
     if result.schedule is None:
         click.echo(f"no schedule: status {result.status.value}", err=True)
         for message in result.messages:

@@ -265,3 +265,28 @@ def test_help_says_what_the_time_limit_counts() -> None:
     assert "Seconds of wall time for the whole solve; with --deterministic, CP-SAT deterministic time instead" in text
     assert "not seconds: the solve can take several times longer" in text
     assert "--time-limit counts CP-SAT deterministic time, not wall seconds" in text
+
+
+def test_ctrl_c_stops_the_search_and_writes_the_best_schedule_so_far(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # QA 2026-11-28: Ctrl-C during a solve printed click's "Aborted!" (exit 1) and wrote
+    # nothing, though the solver can stop promptly with the best schedule found so far.
+    import signal
+    import time
+
+    solver = sys.modules["optimizer.solve"]  # (the package's `solve` is the function)
+    real_solve = solver.solve
+
+    def interrupted_at_once(*args: Any, **kwargs: Any) -> Any:
+        signal.raise_signal(signal.SIGINT)  # as a user's Ctrl-C, before the search starts
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(solver, "solve", interrupted_at_once)
+    out = tmp_path / "s.yaml"
+    started = time.monotonic()
+    result = invoke(str(DEMO), "-o", str(out), "--time-limit", "60", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 30  # stopped, not the whole 60 s
+    assert "interrupted (Ctrl-C)" in result.output
+    assert_checks(DEMO, out)
+    # The handler is the one before the solve again: a later Ctrl-C interrupts as usual.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
