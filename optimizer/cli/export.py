@@ -34,6 +34,7 @@ from optimizer.cli.common import (
 from optimizer.export import DEFAULT_NAMES, FORMATS, ExportFormat, export_all
 from optimizer.export import export as export_format
 from optimizer.export.diff import diff_schedules, format_diff
+from optimizer.export.timeline import require_positive_lengths
 
 #: Modules of the ``export`` extra: without them, export says how to install them.
 _EXTRA_MODULES = frozenset({"icalendar", "xlsxwriter", "jinja2", "matplotlib"})
@@ -57,6 +58,7 @@ def _load_pair(schedule_file: str, scenario_file: str) -> tuple[LoadedScenario, 
     loaded = load_scenario(scenario_file)
     schedule = load_schedule(schedule_file)
     require_references(loaded.scenario, schedule, schedule_file)
+    require_positive_lengths(schedule, schedule_file)
     warnings: list[Issue] = []
     if schedule.scenario.name != loaded.scenario.program.name:
         warnings.append(Issue("scenario.name", "names another program than the scenario's program.name", "warning", schedule_file))

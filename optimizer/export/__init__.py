@@ -18,6 +18,7 @@ from typing import Literal
 
 from models.scenario import Scenario
 from models.schedule import Schedule
+from optimizer.export.timeline import require_positive_lengths
 from optimizer.inputs import as_pair
 
 ExportFormat = Literal["ics", "csv", "xlsx", "html"]
@@ -55,9 +56,11 @@ def export(scenario: Scenario, schedule: Schedule, fmt: ExportFormat, path: str 
     Raises
     ------
     models.errors.InvalidDocument
-        If the scenario is not valid, or the schedule uses ids the scenario does not define.
+        If the scenario is not valid, the schedule uses ids the scenario does not define, or
+        a session does not end after it starts.
     """
     scenario, schedule = as_pair(scenario, schedule, "export")
+    require_positive_lengths(schedule, "schedule given to export")
     if fmt == "ics":
         from optimizer.export.ics import write_calendars
 
@@ -86,6 +89,7 @@ def export_all(scenario: Scenario, schedule: Schedule, out_dir: str | Path) -> l
         Every file written: calendars first, then the CSV, the workbook and the report.
     """
     scenario, schedule = as_pair(scenario, schedule, "export_all")
+    require_positive_lengths(schedule, "schedule given to export_all")
     folder = Path(out_dir)
     written: list[Path] = []
     for fmt in FORMATS:

@@ -163,6 +163,30 @@ def require_references(scenario: Scenario, schedule: Schedule, where: str) -> No
         raise InvalidDocument(where, [Issue(path, message, "error", where) for path, message in problems])
 
 
+def require_positive_lengths(schedule: Schedule, where: str) -> None:
+    """Raise :class:`models.errors.InvalidDocument` when a session does not end after it starts.
+
+    A hand-edited schedule may say ``start: "03:00"``, ``end: "02:00"``: the checker reports
+    it (rule 0), and an export must not turn it into a calendar event that ends before it
+    begins (RFC 5545 refuses one; calendar apps drop or garble it) or a block of negative
+    height. Messages quote times and ids only.
+    """
+    from models.errors import InvalidDocument, Issue
+
+    issues = [
+        Issue(
+            f"sessions[{index}] (id {session.id}).end",
+            f"{session.end} is not after the start {session.start}: a session ends after it starts",
+            "error",
+            where,
+        )
+        for index, session in enumerate(schedule.sessions)
+        if end_minute(session.end) <= parse_time(session.start)
+    ]
+    if issues:
+        raise InvalidDocument(where, issues)
+
+
 @dataclass(frozen=True)
 class CoverageRow:
     """Seats delivered against seats needed for one group type or appointment kind.

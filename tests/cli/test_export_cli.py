@@ -55,6 +55,21 @@ def test_export_rejects_ids_the_scenario_lacks(runner: CliRunner, tmp_path: Path
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("end", ["02:00", "03:00"])
+def test_export_refuses_a_session_that_does_not_end_after_it_starts(runner: CliRunner, tmp_path: Path, end: str) -> None:
+    # QA 2026-11-28: a hand-edited session 03:00-02:00 was exported as a calendar event that
+    # ends before it begins (RFC 5545 refuses one) and a block of negative height.
+    schedule = load_schedule(SCHEDULE)
+    schedule.sessions[2] = schedule.sessions[2].model_copy(update={"start": "03:00", "end": end})
+    path = tmp_path / "bad.schedule.yaml"
+    save_schedule(schedule, path)
+    for fmt in ("all", "ics", "csv"):
+        result = runner.invoke(main, ["export", str(path), "--scenario", str(SCENARIO), "--format", fmt, "-o", str(tmp_path / "out")])
+        assert result.exit_code == 2, result.output
+        assert f"bad.schedule.yaml: sessions[2] (id S0003).end: {end} is not after the start 03:00" in result.output
+        assert not (tmp_path / "out").exists()
+
+
 def test_export_warns_when_the_schedule_was_solved_from_another_file(runner: CliRunner, tmp_path: Path) -> None:
     schedule = load_schedule(SCHEDULE)
     schedule.scenario.sha256 = "0" * 64

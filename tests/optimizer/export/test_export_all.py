@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from models.errors import InvalidDocument
 from models.scenario import Scenario
 from models.schedule import Schedule
 from optimizer.export import export_all
@@ -56,3 +57,15 @@ def test_an_unknown_format_is_refused(tmp_path: Path, scenario: Scenario, schedu
 
     with pytest.raises(ValueError, match=r"unknown export format 'pdf' \(one of ics, csv, xlsx, html\)"):
         export(scenario, schedule, "pdf", tmp_path / "x.pdf")  # type: ignore[arg-type]
+
+
+def test_the_library_refuses_a_session_that_does_not_end_after_it_starts(
+    tmp_path: Path, scenario: Scenario, make_schedule: Callable[..., Schedule]
+) -> None:
+    # QA 2026-11-28: exported as a calendar event ending before it began.
+    inverted = make_schedule(
+        [{"kind": "individual", "therapist": "T01", "day": "fri", "start": "23:00", "end": "22:00", "participants": ["P0001"]}]
+    )
+    with pytest.raises(InvalidDocument, match=r"sessions\[0\] \(id S0001\)\.end: 22:00 is not after the start 23:00"):
+        export_all(scenario, inverted, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
