@@ -123,6 +123,13 @@ def _entry_model(root: type[BaseModel] | None, path: Sequence[int | str]) -> typ
     return model
 
 
+#: Fields whose strings are ids, or lists of ids.
+_ID_FIELDS = frozenset({
+    "id", "therapist", "qualification", "avoid", "avoid_therapists", "preferred_therapists",
+    "qualifications", "requires_qualifications", "licensed_states", "state",
+})
+
+
 def _message(item: Mapping[str, object], loc: Sequence[int | str], root: type[BaseModel] | None = None) -> str:
     """The rule an error item of pydantic broke, in plain words, quoting only what may be quoted.
 
@@ -157,7 +164,10 @@ def _message(item: Mapping[str, object], loc: Sequence[int | str], root: type[Ba
         message += f" (got {quote(value)})"
     if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
         # An unquoted 010, 0x1F or 1e3 is a number in YAML: 10, 31, 1000.0, not what was typed.
-        message += "; an unquoted 010 or 0x1F is read as a number: write ids in quotes"
+        # Ids are where that happens; elsewhere (hours: 8, name: 2026) "ids" would puzzle.
+        field_name = next((key for key in reversed(loc) if isinstance(key, str)), "")
+        shown = "ids" if field_name in _ID_FIELDS else "the value"
+        message += f"; an unquoted 010 or 0x1F is read as a number: write {shown} in quotes"
     return message
 
 

@@ -729,3 +729,15 @@ def test_an_optional_field_written_empty_is_as_if_omitted(raw: Raw) -> None:
     assert scenario.group_types[0].requires_tags == []
     participant(raw, 1)["availability"] = None
     assert "participants[1] (id P0002).availability: no availability: nothing can be scheduled" in warnings_of(raw)
+
+
+def test_a_number_where_text_belongs_says_ids_only_for_ids(raw: Raw, problems: Problems) -> None:
+    # QA 2026-11-28: `hours: 8` (unquoted) was told "write ids in quotes": hours are no id.
+    program = raw["program"]
+    assert isinstance(program, dict)
+    program["hours"] = 8
+    participant(raw, 0)["avoid"] = [2]
+    found = problems(raw)
+    hint = "an unquoted 010 or 0x1F is read as a number: write"
+    assert any(line.startswith("program.hours:") and f"(got 8); {hint} the value in quotes" in line for line in found), found
+    assert any(".avoid[0]:" in line and f"(got 2); {hint} ids in quotes" in line for line in found), found
