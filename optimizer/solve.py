@@ -84,6 +84,7 @@ _FULL_SOLVE_MAX_CONSTRAINTS = 300_000
 # Structure-model building speed, in decisions (attend and appointment options) per second:
 # 29k-37k measured from M to XL on the benchmark machine (XL-1: 307k in 10.6 s).
 _BUILD_DECISIONS_PER_SECOND = 30_000
+_GREEDY_LEAST_SHARE = 0.25  # of the limit, for the greedy heuristic even when the problem data spent it all
 _BUILD_SHARE = 0.75  # of the time left after the greedy schedule, at most, for building the structure model
 # LNS sub-problems are solved with CP-SAT's strongest LP (max_lp: linearization level 2,
 # every constraint in the LP) as the full-problem worker. Measured, 2 workers, seeds 1-3:
@@ -1201,7 +1202,11 @@ def solve(
     # Not deterministic: the greedy heuristic stops adding sessions when the limit (less the
     # time kept for writing) is spent (a 2,000-participant week on a 15-minute grid, 7 open
     # days, took 16 s of a 10 s limit); what it booked by then is the schedule.
-    greedy_deadline = None if params.deterministic else clock.start + params.time_limit - clock.reserve
+    # When the problem data alone spent (nearly) the whole limit (a 1-minute grid round the
+    # clock: 6 s of a 5 s limit), the greedy heuristic still gets a share of the limit past
+    # it: QA found an empty week returned, where the heuristic books its best sessions first.
+    greedy_deadline = None if params.deterministic else max(clock.start + params.time_limit - clock.reserve,
+                                                            time.perf_counter() + _GREEDY_LEAST_SHARE * params.time_limit)
     greedy, greedy_cut = greedy_within(data, fixed=fixed, seed=reconciliation.seed if reconciliation else None,
                                        deadline=greedy_deadline)
     if greedy_cut:
