@@ -262,7 +262,8 @@ def test_help_says_what_the_time_limit_counts() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
     text = " ".join(result.output.split())
-    assert "Seconds of wall time for the whole solve; with --deterministic, CP-SAT deterministic time instead" in text
+    assert "Seconds of wall time for the whole solve (starting, reading the file and writing the schedule come on top" in text
+    assert "with --deterministic, CP-SAT deterministic time instead" in text
     assert "not seconds: the solve can take several times longer" in text
     assert "--time-limit counts CP-SAT deterministic time, not wall seconds" in text
 
