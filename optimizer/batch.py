@@ -678,6 +678,28 @@ def _require_dask() -> None:
         ) from None
 
 
+@contextmanager
+def _interrupt_deferred() -> Iterator[list[bool]]:
+    """Hold Ctrl-C back while the block runs; the list it yields says whether one came.
+
+    Ctrl-C while ``LocalCluster`` starts its worker processes left a half-built cluster
+    (workers in ``Status.init``) to distributed's exit hook, which printed an
+    ``AssertionError: Status.init`` traceback after the batch's "interrupted" line, and
+    worker processes still being spawned printed their own (QA). The start takes a second
+    or two; the caller then closes the cluster cleanly and raises ``KeyboardInterrupt``.
+    Outside the main thread (where signals cannot be handled) the block runs as it is.
+    """
+    received: list[bool] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: received.append(True))
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class DaskExecutor(BatchExecutor):
     """A Dask distributed cluster through ``Client.get_executor()``.
 
@@ -704,15 +726,32 @@ class DaskExecutor(BatchExecutor):
                 raise BatchUsageError(
                     "a Dask executor needs a scheduler address or a local cluster size"
                 )
-            self._cluster = LocalCluster(
-                n_workers=local_workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=40,  # logging.ERROR: worker chatter would drown the progress lines
-            )
-            self._client = Client(self._cluster)
+            with _interrupt_deferred() as interrupted:
+                try:
+                    self._cluster = LocalCluster(
+                        n_workers=local_workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        silence_logs=40,  # logging.ERROR: worker chatter would drown the progress lines
+                    )
+                    try:
+                        self._client = Client(self._cluster)
+                    except BaseException:
+                        self._cluster.close()
+                        raise
+                except Exception:
+                    # A terminal's Ctrl-C reaches the worker processes too, and one that dies
+                    # while it starts fails the cluster's start: that is the interrupt (exit
+                    # 130), not an internal error (exit 70).
+                    if interrupted:
+                        raise KeyboardInterrupt from None
+                    raise
+            if interrupted:
+                self._client.close()
+                self._cluster.close()
+                raise KeyboardInterrupt
             where = f"local Dask cluster of {local_workers} worker(s)"
         else:
             self._client = _connect(Client, address, connect_timeout)
