@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -257,8 +258,12 @@ def batch(
         raise click.UsageError(str(error)) from None
     except KeyboardInterrupt:
         # (click would print only "Aborted!": say where the work is and how to go on.)
-        click.echo(f"interrupted; unfinished scenarios are 'not run' in {out_dir}/summary.md: "
-                   "rerun the same command to continue")
+        if (Path(out_dir) / "summary.md").is_file():
+            click.echo(f"interrupted; unfinished scenarios are 'not run' in {out_dir}/summary.md: "
+                       "rerun the same command to continue")
+        else:  # (QA: a Ctrl-C while the batch starts up, before its plan, pointed at no file)
+            click.echo(f"interrupted before any summary was written in {out_dir}: "
+                       "rerun the same command to start")
         sys.exit(130)
 
     counts = ", ".join(

@@ -305,7 +305,9 @@ def test_ctrl_c_says_where_the_work_is_and_exits_130(tmp_path: Path, monkeypatch
     # QA 2026-11-28: click printed only "Aborted!", and no line on standard output.
     import optimizer.cli.batch as batch_cli
 
-    def interrupted(*_args: object, **_kwargs: object) -> None:
+    def interrupted(_inputs: object, out_dir: str, *_args: object, **_kwargs: object) -> None:
+        (Path(out_dir) / "summary.md").parent.mkdir(parents=True, exist_ok=True)
+        (Path(out_dir) / "summary.md").write_text("(the summary, with 'not run' rows)\n")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(batch_cli, "run_batch", interrupted)
@@ -314,6 +316,24 @@ def test_ctrl_c_says_where_the_work_is_and_exits_130(tmp_path: Path, monkeypatch
     code, stdout, _ = _run(str(scenario), "--out", str(tmp_path / "out"), "--time-limit", "1", "--jobs", "1")
     assert code == 130
     assert "interrupted; unfinished scenarios are 'not run' in" in stdout and "rerun the same command" in stdout
+
+
+def test_ctrl_c_before_the_plan_does_not_point_at_a_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # QA: a Ctrl-C while the batch started up (importing Dask, reading the inputs) said the
+    # unfinished scenarios were in out/summary.md, in a folder that did not exist.
+    import optimizer.cli.batch as batch_cli
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch_cli, "run_batch", interrupted)
+    scenario = tmp_path / "two-states.yaml"
+    shutil.copy(TWO_STATES, scenario)
+    out = tmp_path / "out"
+    code, stdout, _ = _run(str(scenario), "--out", str(out), "--time-limit", "1", "--jobs", "1")
+    assert code == 130 and not out.exists()
+    assert f"interrupted before any summary was written in {out}: rerun the same command" in stdout
+    assert "summary.md" not in stdout
 
 
 def test_the_documented_exit_codes_say_130_for_ctrl_c() -> None:
