@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field, replace
@@ -117,7 +117,7 @@ def _is_hidden(path: Path) -> bool:
     return path.name.startswith(".")
 
 
-def discover_inputs(patterns: str | Path | Sequence[str | Path]) -> list[BatchInput]:
+def discover_inputs(patterns: str | Path | Iterable[str | Path]) -> list[BatchInput]:
     """The scenario files named by files, folders and globs, each once, with unique names.
 
     A file is taken as given, whatever its extension. A folder contributes its ``*.yaml``,
@@ -142,14 +142,27 @@ def discover_inputs(patterns: str | Path | Sequence[str | Path]) -> list[BatchIn
     BatchUsageError
         No patterns at all, a path that does not exist, or a glob or folder that matches no
         scenario file.
+    TypeError
+        Something other than paths or patterns (``str`` or ``Path``), such as bytes.
     """
-    if isinstance(patterns, str | Path):
+    if isinstance(patterns, str | os.PathLike):
         patterns = [patterns]
+    if patterns is not None and (isinstance(patterns, bytes | bytearray) or not isinstance(patterns, Iterable)):
+        # (QA: bytes were read as a list of numbers, "47: no such file or folder"; an int
+        # failed with "'int' object is not iterable")
+        raise TypeError("discover_inputs() takes a path or glob pattern (str or Path), or a list "
+                        f"of them, not {type(patterns).__name__}")
+    patterns = list(patterns or [])
     if not patterns:
         raise BatchUsageError(NO_INPUTS)
     found: list[Path] = []
     for pattern in patterns:
-        text = str(pattern)
+        if not isinstance(pattern, str | os.PathLike):
+            raise TypeError("discover_inputs() takes paths or glob patterns (str or Path), "
+                            f"not {type(pattern).__name__}")
+        text = os.fspath(pattern)
+        if not isinstance(text, str):
+            raise TypeError(f"discover_inputs() takes paths as text, not {type(text).__name__}")
         path = Path(text)
         if path.is_dir():
             matches = sorted(
@@ -1358,8 +1371,11 @@ def run_batch(
     Raises
     ------
     BatchUsageError
-        No inputs, or executor options that cannot work (see :func:`open_executor`), before
-        anything is written.
+        No inputs, ``retries`` below 0, or executor options that cannot work (see
+        :func:`open_executor`), before anything is written.
+    TypeError
+        ``inputs`` that are not :func:`discover_inputs`'s (paths given directly), or
+        ``params`` that is not a :class:`SolveParams`, before anything is written.
     SystemExit
         Called while a spawned worker process imports the main script (a script without
         ``if __name__ == "__main__":``): the worker stops with a message saying so.
@@ -1368,6 +1384,13 @@ def run_batch(
     params = SolveParams() if params is None else params
     if not isinstance(params, SolveParams):
         raise TypeError(f"params must be a SolveParams, not {type(params).__name__}")
+    if isinstance(inputs, str | os.PathLike) or not all(isinstance(item, BatchInput) for item in inputs):
+        # (QA: paths given directly failed inside plan_batch with an AttributeError, after the
+        # output folder had been made)
+        raise TypeError("run_batch() takes the inputs that discover_inputs() returns "
+                        "(run_batch(discover_inputs(paths), ...)), not paths")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise BatchUsageError("retries must be a whole number of at least 0")
     if not inputs:
         raise BatchUsageError(NO_INPUTS)
     check_executor_options(jobs, scheduler, local_cluster, params.workers)

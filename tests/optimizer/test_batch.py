@@ -904,3 +904,37 @@ def test_ctrl_c_while_a_local_cluster_starts_prints_no_traceback(tmp_path: Path)
     )
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("patterns", "message"),
+    [
+        (b"scenarios", "not bytes"),  # (was read as numbers: "115: no such file or folder")
+        (5, "not int"),  # (was "'int' object is not iterable")
+        ([TWO_STATES, 7], "not int"),
+    ],
+)
+def test_discover_inputs_refuses_what_is_not_a_path(patterns: object, message: str) -> None:
+    with pytest.raises(TypeError, match=rf"discover_inputs\(\) takes .*{message}"):
+        discover_inputs(patterns)  # type: ignore[arg-type]
+
+
+def test_discover_inputs_takes_any_iterable_of_paths() -> None:
+    assert [item.name for item in discover_inputs(p for p in [TWO_STATES])] == ["two-states"]
+
+
+@pytest.mark.parametrize("inputs", [[str(TWO_STATES)], str(TWO_STATES), [TWO_STATES]])
+def test_run_batch_refuses_paths_before_making_the_output_folder(tmp_path: Path, inputs: object) -> None:
+    # QA: paths given directly failed inside plan_batch with "AttributeError: 'str' object has
+    # no attribute 'path'", after the output folder had been made.
+    with pytest.raises(TypeError, match=r"run_batch\(\) takes the inputs that discover_inputs\(\) returns"):
+        run_batch(inputs, tmp_path / "out", SolveParams(time_limit=1), jobs=1)  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("retries", [-1, "1", True, 1.0])
+def test_run_batch_refuses_retries_below_zero_or_not_whole(tmp_path: Path, retries: object) -> None:
+    with pytest.raises(BatchUsageError, match="retries must be a whole number of at least 0"):
+        run_batch(discover_inputs(TWO_STATES), tmp_path / "out", SolveParams(time_limit=1), jobs=1,
+                  retries=retries)  # type: ignore[arg-type]
+    assert not (tmp_path / "out").exists()
