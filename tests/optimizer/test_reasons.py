@@ -414,3 +414,27 @@ def test_what_a_new_session_needs_is_worked_out_once_per_start_for_everyone() ->
     for explained, (ident, need, missing) in zip(together, needs, strict=True):
         alone = ReasonAnalysis(data, schedule.sessions).explain(ident, need, missing)
         assert [(r.code, r.text) for r in explained.reasons] == [(r.code, r.text) for r in alone], ident
+
+
+def test_an_appointment_kind_written_like_a_group_type_gets_the_appointment_reasons() -> None:
+    # QA: the unmet entry of an appointment whose kind is also a group type id (validate warns)
+    # was explained as the group (by the group's avoid list), never by its real cause.
+    appointment = {"kind": "process", "qualification": "prescriber", "duration_minutes": 30}
+    scenario = make_scenario(
+        group_types=[group_type("process")],
+        therapists=[therapist("T1")],
+        participants=[participant("P1", appointments=[appointment])],
+    )
+    [only] = explain_unmet(scenario, _empty(scenario))
+    assert (only.participant, only.need) == ("P1", "process")
+    # (Before: "fewer than 2 eligible people who need process can meet with P1 at any start".)
+    assert only.code == "no_qualified_therapist"
+    assert [reason.text for reason in only.reasons] == ["no therapist holds prescriber, which P1's process needs"]
+    # With a group need of the type too, both kinds of reason are given.
+    both = make_scenario(
+        group_types=[group_type("process", requires_qualifications=["trauma"])],
+        therapists=[therapist("T1")],
+        participants=[participant("P1", {"process": 1}, appointments=[appointment])],
+    )
+    texts = [reason.text for explanation in explain_unmet(both, _empty(both)) for reason in explanation.reasons]
+    assert any("trauma" in text for text in texts) and any("prescriber" in text for text in texts), texts
