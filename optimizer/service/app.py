@@ -307,6 +307,10 @@ def create_app(settings: ServiceSettings) -> FastAPI:
             store.close()
 
     app = FastAPI(
+        # No 307 from /v1/rosters/ to /v1/rosters: the redirect was built from the Host header
+        # as http:// behind the TLS proxy the docs recommend, so a client that follows it sent
+        # its key and scenario in clear text (QA); a path with a trailing slash is unknown (404).
+        redirect_slashes=False,
         title="iop-roster",
         version=__version__,
         summary="Weekly rosters of a virtual intensive outpatient program, optimized with CP-SAT.",

@@ -696,3 +696,21 @@ def test_serve_refuses_a_time_setting_that_is_not_finite(
     code, output, _ = _serve(tmp_path)
     assert code == 2
     assert f"error: {variable}: Input should be a finite number" in output.splitlines()
+
+
+@pytest.mark.parametrize(("method", "path"), [("post", "/v1/rosters/"), ("get", "/v1/rosters/"), ("get", "/healthz/"),
+                                              ("post", "/v1/check/"), ("post", "/v1/validate/")])
+def test_a_trailing_slash_is_an_unknown_path_never_a_redirect(client: TestClient, method: str, path: str) -> None:
+    # QA: POST /v1/rosters/ answered 307 with Location http://<host>/v1/rosters, built from
+    # the Host header: behind a TLS proxy a client following it sent key and scenario in clear.
+    answer = client.request(method, path, headers={**A, "Content-Type": "application/json"},
+                            content=b"{}", follow_redirects=False)
+    assert answer.status_code == 404
+    assert "location" not in answer.headers
+    assert answer.json()["detail"] == "Not Found"
+
+
+def test_a_method_the_path_lacks_is_405_with_the_error_body(client: TestClient) -> None:
+    answer = client.put("/v1/rosters", headers={**A, "Content-Type": "application/json"}, content=b"{}")
+    assert answer.status_code == 405
+    assert set(answer.json()) == {"detail", "errors"}
