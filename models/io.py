@@ -460,7 +460,13 @@ def read_document(path: str | Path) -> tuple[object, bytes]:
     Only regular files are read (symbolic links followed): a directory, named pipe, device or
     socket is an :class:`InvalidDocument`, as is a file that is not UTF-8 or not a document.
     """
-    file = str(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, str | os.PathLike) or not isinstance(os.fspath(path), str):
+        # (QA: an int was taken for a file descriptor: "5: cannot be read: Bad file descriptor",
+        # or for stdin "open: path should be string, ..."; None failed inside os.stat)
+        raise TypeError(f"a scenario or schedule file is named by a path (str or Path), not {type(path).__name__}")
+    file = os.fspath(path)
     try:
         data = read_regular_file(path)
     except FileNotFoundError:
@@ -512,15 +518,15 @@ def scenario_from_data(raw: object, file: str | None = None, sha256: str | None 
 def load_scenario(path: str | Path) -> LoadedScenario:
     """Read and validate a scenario file. ``sha256`` is that of the file's bytes."""
     raw, data = read_document(path)
-    return scenario_from_data(raw, str(path), hashlib.sha256(data).hexdigest())
+    return scenario_from_data(raw, os.fsdecode(path), hashlib.sha256(data).hexdigest())
 
 
 def load_schedule(path: str | Path) -> Schedule:
     """Read a schedule file and check its form, or raise :class:`InvalidDocument`."""
     raw, _ = read_document(path)
-    schedule, errors = validate_schedule(raw, str(path))
+    schedule, errors = validate_schedule(raw, os.fsdecode(path))
     if schedule is None:
-        raise InvalidDocument(str(path), errors)
+        raise InvalidDocument(os.fsdecode(path), errors)
     return schedule
 
 

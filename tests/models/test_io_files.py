@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from models.errors import InvalidDocument, OutputError
-from models.io import read_document, write_atomic
+from models.io import load_scenario, load_schedule, read_document, write_atomic
 
 
 @pytest.fixture
@@ -246,3 +246,21 @@ def test_a_path_under_proc_is_an_output_error() -> None:
     """QA p-out-proc: FileNotFoundError, exit 70. Nothing can be made in /proc."""
     with pytest.raises(OutputError, match=r"^/proc/iop-roster-test\.yaml: cannot be written: "):
         write_atomic("/proc/iop-roster-test.yaml", "x")
+
+
+@pytest.mark.parametrize("path", [0, 5, None, 1.5])
+@pytest.mark.parametrize("loader", [load_scenario, load_schedule])
+def test_a_path_that_is_not_text_is_a_type_error(loader: object, path: object) -> None:
+    # QA: an int was taken for a file descriptor ("5: cannot be read: Bad file descriptor";
+    # 0 is standard input), and None failed inside os.stat.
+    with pytest.raises(TypeError, match=rf"is named by a path \(str or Path\), not {type(path).__name__}"):
+        loader(path)  # type: ignore[operator]
+
+
+def test_a_bytes_path_is_read_and_named_as_text() -> None:
+    sample = Path(__file__).resolve().parents[2] / "scenarios" / "two-states.yaml"
+    assert load_scenario(os.fsencode(sample)).file == str(sample)  # type: ignore[arg-type]
+    broken = Path(__file__).resolve().parents[2] / "scenarios" / "invalid" / "week-start-not-monday.yaml"
+    with pytest.raises(InvalidDocument) as caught:
+        load_scenario(os.fsencode(broken))  # type: ignore[arg-type]
+    assert caught.value.file == str(broken)
