@@ -697,16 +697,22 @@ def _interrupt_deferred() -> Iterator[list[bool]]:
 
     Ctrl-C while ``LocalCluster`` starts its worker processes left a half-built cluster
     (workers in ``Status.init``) to distributed's exit hook, which printed an
-    ``AssertionError: Status.init`` traceback after the batch's "interrupted" line, and
-    worker processes still being spawned printed their own (QA). The start takes a second
-    or two; the caller then closes the cluster cleanly and raises ``KeyboardInterrupt``.
-    Outside the main thread (where signals cannot be handled) the block runs as it is.
+    ``AssertionError: Status.init`` traceback after the batch's "interrupted" line (QA).
+    The start takes a second or two; the caller then closes the cluster cleanly and raises
+    ``KeyboardInterrupt``. A second Ctrl-C raises at once, should the start hang. Outside
+    the main thread (where signals cannot be handled) the block runs as it is.
     """
     received: list[bool] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
         return
-    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: received.append(True))
+
+    def note(_signum: int, _frame: object) -> None:
+        if received:  # a second Ctrl-C: the start may hang, so it is not held back
+            raise KeyboardInterrupt
+        received.append(True)
+
+    previous = signal.signal(signal.SIGINT, note)
     try:
         yield received
     finally:

@@ -938,3 +938,15 @@ def test_run_batch_refuses_retries_below_zero_or_not_whole(tmp_path: Path, retri
         run_batch(discover_inputs(TWO_STATES), tmp_path / "out", SolveParams(time_limit=1), jobs=1,
                   retries=retries)  # type: ignore[arg-type]
     assert not (tmp_path / "out").exists()
+
+
+def test_ctrl_c_is_held_back_once_while_a_cluster_starts_and_a_second_one_raises() -> None:
+    from optimizer.batch import _interrupt_deferred
+
+    before = signal.getsignal(signal.SIGINT)
+    with _interrupt_deferred() as interrupted:
+        signal.raise_signal(signal.SIGINT)
+        assert interrupted == [True]
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGINT)
+    assert signal.getsignal(signal.SIGINT) is before
