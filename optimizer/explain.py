@@ -16,6 +16,7 @@ a hand-made schedule as much as for a solved one:
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -693,6 +694,12 @@ def suggest(
     SuggestionReport
         Every change tried with its measured gain; :meth:`SuggestionReport.top` ranks them.
     """
+    # (Dictionaries too, like explain() and the other entry points: QA found an AttributeError.)
+    scenario, schedule = as_pair(scenario, schedule, "suggest")
+    if not isinstance(params, SolveParams):
+        raise TypeError(f"suggest() takes params as a SolveParams, not {type(params).__name__}")
+    if isinstance(time_budget, bool) or not isinstance(time_budget, int | float) or not math.isfinite(time_budget) or time_budget < 0:
+        raise ValueError("suggest() takes time_budget as a finite number of seconds, 0 or more")
     run = solver or _default_solver
     began = time.perf_counter()
     durations: list[float] = []

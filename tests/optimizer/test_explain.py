@@ -375,3 +375,27 @@ def test_harbor_warm_started_suggestion_is_reproduced(harbor: tuple[Scenario, Re
     assert tried.objective >= result.objective  # type: ignore[operator]
     again = solve_changed(scenario, tried.change, HARBOR_PARAMS, warm_from=result.schedule)
     assert again.objective == tried.objective == report.baseline_objective + tried.gain
+
+
+def test_suggest_takes_documents_like_the_other_entry_points_and_refuses_wrong_parameters() -> None:
+    # QA: suggest(dict, dict, ...) raised AttributeError: 'dict' object has no attribute 'program'
+    # where explain() and the rest take parsed documents; suggest(..., None) said
+    # "replace() should be called on dataclass instances"; a negative budget went unsaid.
+    scenario = make_scenario(
+        group_types=[group_type("process", starts=("10:00",))],
+        therapists=[therapist("T1")],
+        participants=[*people("P", 2, {"process": 1}), *people("LATE", 3, {"process": 1}, availability={"mon": ["18:00-20:00"]})],
+    )
+    schedule = _schedule(scenario, [])
+    raw_scenario, raw_schedule = scenario.model_dump(mode="json"), schedule.model_dump(mode="json")
+    report = suggest(raw_scenario, raw_schedule, SMALL, time_budget=0.0, max_trials=2, baseline=solve(scenario, SMALL))  # type: ignore[arg-type]
+    assert report.tried == [] and len(report.untried) == 2
+    with pytest.raises(TypeError, match=r"suggest\(\) takes params as a SolveParams, not NoneType"):
+        suggest(scenario, schedule, None, time_budget=1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"suggest\(\) takes params as a SolveParams, not dict"):
+        explain(scenario, schedule, suggest_params={"time_limit": 1}, time_budget=1.0)  # type: ignore[arg-type]
+    for budget in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="time_budget as a finite number of seconds"):
+            suggest(scenario, schedule, SMALL, time_budget=budget)
+    with pytest.raises(InvalidDocument):
+        suggest({"program": {}}, raw_schedule, SMALL, time_budget=1.0)  # type: ignore[arg-type]
