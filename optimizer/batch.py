@@ -58,6 +58,7 @@ from models.io import (
     schedule_text,
     write_atomic,
 )
+from optimizer.interrupt import first_ctrl_c_noted
 from optimizer.result import SolveParams, SolveStatus, default_workers
 
 if TYPE_CHECKING:
@@ -691,34 +692,6 @@ def _require_dask() -> None:
         ) from None
 
 
-@contextmanager
-def _interrupt_deferred() -> Iterator[list[bool]]:
-    """Hold Ctrl-C back while the block runs; the list it yields says whether one came.
-
-    Ctrl-C while ``LocalCluster`` starts its worker processes left a half-built cluster
-    (workers in ``Status.init``) to distributed's exit hook, which printed an
-    ``AssertionError: Status.init`` traceback after the batch's "interrupted" line (QA).
-    The start takes a second or two; the caller then closes the cluster cleanly and raises
-    ``KeyboardInterrupt``. A second Ctrl-C raises at once, should the start hang. Outside
-    the main thread (where signals cannot be handled) the block runs as it is.
-    """
-    received: list[bool] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-
-    def note(_signum: int, _frame: object) -> None:
-        if received:  # a second Ctrl-C: the start may hang, so it is not held back
-            raise KeyboardInterrupt
-        received.append(True)
-
-    previous = signal.signal(signal.SIGINT, note)
-    try:
-        yield received
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 class DaskExecutor(BatchExecutor):
     """A Dask distributed cluster through ``Client.get_executor()``.
 
@@ -745,7 +718,10 @@ class DaskExecutor(BatchExecutor):
                 raise BatchUsageError(
                     "a Dask executor needs a scheduler address or a local cluster size"
                 )
-            with _interrupt_deferred() as interrupted:
+            # Ctrl-C is held back while the cluster starts (a second or two; a second Ctrl-C
+            # raises at once): a half-built cluster left to distributed's exit hook printed an
+            # ``AssertionError: Status.init`` traceback (QA). It is closed here, then interrupted.
+            with first_ctrl_c_noted() as interrupted:
                 try:
                     self._cluster = LocalCluster(
                         n_workers=local_workers,
@@ -764,10 +740,10 @@ class DaskExecutor(BatchExecutor):
                     # A terminal's Ctrl-C reaches the worker processes too, and one that dies
                     # while it starts fails the cluster's start: that is the interrupt (exit
                     # 130), not an internal error (exit 70).
-                    if interrupted:
+                    if interrupted.is_set():
                         raise KeyboardInterrupt from None
                     raise
-            if interrupted:
+            if interrupted.is_set():
                 self._client.close()
                 self._cluster.close()
                 raise KeyboardInterrupt

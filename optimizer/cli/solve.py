@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -47,6 +44,7 @@ from optimizer.cli.common import (
     writing,
 )
 from optimizer.export import DEFAULT_NAMES
+from optimizer.interrupt import first_ctrl_c_noted
 from optimizer.replan import ReplanRequest
 from optimizer.result import Progress, Result, SolveParams
 
@@ -208,31 +206,6 @@ def solve(
         output_format, export_dir, quiet, replan, {"the --from schedule": current_path})
 
 
-@contextlib.contextmanager
-def stop_on_ctrl_c() -> Iterator[threading.Event]:
-    """An event set by the first Ctrl-C while the block runs; a second Ctrl-C interrupts.
-
-    The solve stops promptly when the event is set and returns the best schedule found so
-    far, which is written as usual: a long solve stopped by hand is not lost. Outside the
-    main thread (no signal handlers there) the event is never set.
-    """
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def first(_signum: int, _frame: object) -> None:
-        stop.set()
-        # A second Ctrl-C interrupts for good (KeyboardInterrupt: click's "Aborted!").
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, first)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def check_outputs(output: Path | None, export_dir: Path | None, inputs: Mapping[str, str | None]) -> None:
     """Before solving: no output replaces an input, and every output can be written.
 
@@ -282,7 +255,8 @@ def run(
                       f"{scenario}'s: is it the right file?", markup=False, highlight=False)
     printer = ProgressPrinter(console)
     try:
-        with stop_on_ctrl_c() as stop:
+        # Ctrl-C stops the search; the best schedule found so far is written (a second one aborts).
+        with first_ctrl_c_noted() as stop:
             result = run_solve(loaded.scenario, params, on_progress=printer, stop=stop, scenario_sha256=loaded.sha256,
                                replan=replan)
     finally:

@@ -35,6 +35,13 @@ DEFAULT_NAMES: dict[ExportFormat, str] = {
 __all__ = ["DEFAULT_NAMES", "FORMATS", "ExportFormat", "export", "export_all"]
 
 
+def _exportable(scenario: object, schedule: object, caller: str) -> tuple[Scenario, Schedule]:
+    """The exports' door: :func:`optimizer.inputs.as_pair`, and no session that ends before it starts."""
+    checked, roster = as_pair(scenario, schedule, caller)
+    require_positive_lengths(roster, f"schedule given to {caller}")
+    return checked, roster
+
+
 def export(scenario: Scenario, schedule: Schedule, fmt: ExportFormat, path: str | Path) -> list[Path]:
     """Write one format.
 
@@ -59,8 +66,7 @@ def export(scenario: Scenario, schedule: Schedule, fmt: ExportFormat, path: str 
         If the scenario is not valid, the schedule uses ids the scenario does not define, or
         a session does not end after it starts.
     """
-    scenario, schedule = as_pair(scenario, schedule, "export")
-    require_positive_lengths(schedule, "schedule given to export")
+    scenario, schedule = _exportable(scenario, schedule, "export")
     if fmt == "ics":
         from optimizer.export.ics import write_calendars
 
@@ -88,8 +94,7 @@ def export_all(scenario: Scenario, schedule: Schedule, out_dir: str | Path) -> l
     list of Path
         Every file written: calendars first, then the CSV, the workbook and the report.
     """
-    scenario, schedule = as_pair(scenario, schedule, "export_all")
-    require_positive_lengths(schedule, "schedule given to export_all")
+    scenario, schedule = _exportable(scenario, schedule, "export_all")
     folder = Path(out_dir)
     written: list[Path] = []
     for fmt in FORMATS:
